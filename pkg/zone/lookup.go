@@ -1,0 +1,214 @@
+package zone
+
+import (
+	"github.com/miekg/dns"
+)
+
+// Kind is what a lookup found.
+type Kind uint8
+
+const (
+	Success    Kind = iota // the answer holds the data (or a CNAME chain leaving the zone)
+	NoData                 // the name exists without the type: SOA in authority
+	NXDomain               // the name does not exist: SOA in authority, rcode NXDOMAIN
+	Delegation             // a referral: NS in authority, glue in additional
+	ServFail               // not answerable here (Rcode says SERVFAIL or REFUSED)
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Success:
+		return "success"
+	case NoData:
+		return "nodata"
+	case NXDomain:
+		return "nxdomain"
+	case Delegation:
+		return "delegation"
+	}
+	return "servfail"
+}
+
+// MaxChain is the most CNAME records a lookup follows inside the zone.
+const MaxChain = 8
+
+// Result is the outcome of a Lookup: the sections of the reply, its rcode and AA flag.
+// The slices and records may be shared with the zone (read-only; see the package doc).
+type Result struct {
+	Kind              Kind
+	Rcode             int
+	Answer, Ns, Extra []dns.RR
+	AA                bool // authoritative answer (false for referrals and failures)
+}
+
+// Dynamic is how load balancers enter a lookup (see DESIGN.md).
+type Dynamic interface {
+	// Answer is called when the lookup reaches a node marked with mark (exact LB name, or the
+	// wildcard LB node that matched). owner is the name being answered. It appends the LB's
+	// records for qtype to dst and returns owns=true, or owns=false when the LB does not own
+	// qtype: then zone data is used. owns=true with nothing appended = NODATA.
+	Answer(mark int, owner string, qtype uint16, dst []dns.RR) (out []dns.RR, owns bool)
+}
+
+// match is where a name leads in the tree.
+type match struct {
+	node *node // the exact node, or the wildcard node that matched; nil: no such name
+	wild bool
+	cut  *node // a delegation on the way: answer with a referral
+}
+
+// find descends from the apex to lname (lowercase, inside the zone).
+func (z *Zone) find(lname []byte, qtype uint16) match {
+	var starts [maxLabels]int
+	apexOff := apexOffset(lname, z.lorigin)
+	n := 0
+	for i := 0; i < apexOff; i = nextLabel(lname, i) {
+		if n == len(starts) {
+			return match{}
+		}
+		starts[n] = i
+		n++
+	}
+	cur := z.apex
+	for k := n - 1; k >= 0; k-- {
+		child := z.nodes[string(lname[starts[k]:])]
+		if child == nil {
+			// cur is the closest encloser (RFC 4592 §3.3.1); its wildcard, if any, answers.
+			if w := cur.wild; w != nil {
+				if w.cut {
+					return match{cut: w}
+				}
+				return match{node: w, wild: true}
+			}
+			return match{}
+		}
+		cur = child
+		if cur.cut && !(k == 0 && qtype == dns.TypeDS) {
+			return match{cut: cur}
+		}
+	}
+	return match{node: cur}
+}
+
+// Lookup answers qname/qtype from the zone. qname must be inside the zone (see Set.Find);
+// a name outside it gets Kind ServFail with Rcode REFUSED. dyn answers load-balanced names
+// (nil: marks are ignored). See the package doc for the choices made.
+func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
+	var buf [maxName]byte
+	lname := lower(buf[:0], qname)
+	if !isSubdomain(lname, z.lorigin) || z.apex == nil {
+		return Result{Kind: ServFail, Rcode: dns.RcodeRefused}
+	}
+	var res Result
+	res.AA = true
+	owner := qname
+	var seen [MaxChain + 1]*node
+	for hop := 0; ; hop++ {
+		m := z.find(lname, qtype)
+		if m.cut != nil {
+			ns := m.cut.set(dns.TypeNS)
+			res.Kind, res.Rcode, res.Ns, res.Extra = Delegation, dns.RcodeSuccess, ns.rrs, ns.extra
+			res.AA = len(res.Answer) > 0 // Knot keeps AA when a CNAME chain led here
+			return res
+		}
+		if m.node == nil {
+			res.Kind, res.Rcode, res.Ns = NXDomain, dns.RcodeNameError, z.negNs
+			return res
+		}
+		n := m.node
+		for _, s := range seen[:hop] {
+			if s == n {
+				return res // a loop: the chain so far (Knot answers NOERROR)
+			}
+		}
+		seen[hop] = n
+
+		target, done := z.answerAt(&res, n, owner, qtype, dyn, m.wild)
+		if done {
+			return res
+		}
+		if hop == MaxChain-1 {
+			return res
+		}
+		owner = target
+		lname = lower(buf[:0], target)
+		if !isSubdomain(lname, z.lorigin) {
+			return res // the chain leaves the zone; the resolver follows it
+		}
+	}
+}
+
+// answerAt fills res from node n for owner. It returns done=false with the CNAME target
+// when the lookup must continue there.
+func (z *Zone) answerAt(res *Result, n *node, owner string, qtype uint16, dyn Dynamic, wild bool) (target string, done bool) {
+	if n.marked && dyn != nil {
+		qt := qtype
+		if qtype == dns.TypeANY {
+			qt = dns.TypeA // the minimal ANY answer of an LB name is its A answer
+		}
+		before := len(res.Answer)
+		out, owns := dyn.Answer(n.mark, owner, qt, res.Answer)
+		if owns && (len(out) > before || qtype != dns.TypeANY) {
+			res.Answer = out
+			if len(out) == before {
+				z.noData(res)
+				return "", true
+			}
+			last := out[len(out)-1]
+			if c, ok := last.(*dns.CNAME); ok && qtype != dns.TypeCNAME && qtype != dns.TypeANY {
+				return c.Target, false
+			}
+			res.Kind, res.Rcode = Success, dns.RcodeSuccess
+			if qtype == dns.TypeMX || qtype == dns.TypeSRV {
+				res.Extra = z.additional(out[before:])
+			}
+			return "", true
+		}
+	}
+
+	if qtype != dns.TypeCNAME && qtype != dns.TypeANY {
+		if c := n.set(dns.TypeCNAME); c != nil {
+			res.Answer = appendOwned(res.Answer, c.rrs, n.name, owner, wild)
+			return c.rrs[0].(*dns.CNAME).Target, false
+		}
+	}
+	var s *rrset
+	if qtype == dns.TypeANY {
+		if len(n.sets) > 0 {
+			s = &n.sets[0] // RFC 8482: one RRset; the lowest type, as Knot
+		}
+	} else {
+		s = n.set(qtype)
+	}
+	if s == nil {
+		z.noData(res)
+		return "", true
+	}
+	res.Answer = appendOwned(res.Answer, s.rrs, n.name, owner, wild)
+	res.Kind, res.Rcode, res.Extra = Success, dns.RcodeSuccess, s.extra
+	return "", true
+}
+
+func (z *Zone) noData(res *Result) {
+	res.Kind, res.Rcode, res.Ns = NoData, dns.RcodeSuccess, z.negNs
+}
+
+// appendOwned appends rrs to dst with owner as their owner name. Records already spelled
+// as owner are shared; others (wildcard synthesis, another case) are copied.
+func appendOwned(dst, rrs []dns.RR, name, owner string, wild bool) []dns.RR {
+	if !wild && name == owner {
+		if len(dst) == 0 {
+			return rrs // shared, len == cap
+		}
+		return append(dst, rrs...)
+	}
+	if dst == nil {
+		dst = make([]dns.RR, 0, len(rrs))
+	}
+	for _, rr := range rrs {
+		c := dns.Copy(rr)
+		c.Header().Name = owner
+		dst = append(dst, c)
+	}
+	return dst
+}
