@@ -173,14 +173,15 @@ func (t *tracker) parseError(err error, top string) Error {
 	if m == nil {
 		return Error{File: top, Msg: err.Error()}
 	}
-	file := m[1]
-	if shown, ok := t.names[file]; ok {
-		file = shown
-	} else if t.dir != "" && file == filepath.Join(t.dir, filepath.Base(top)) {
-		file = top
-	} else if file == "" || t.dir != "" {
-		file = top
+	file := top
+	if shown, ok := t.names[m[1]]; ok {
+		file = shown // an included file, under the name its includer gave
 	}
 	line, _ := strconv.Atoi(m[3])
-	return Error{File: file, Line: line, Msg: m[2]}
+	msg := m[2]
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		// A missing $INCLUDE file: keep the message free of the parser's internal path.
+		msg = "$INCLUDE: " + filepath.Base(pe.Path) + ": " + pe.Err.Error()
+	}
+	return Error{File: file, Line: line, Msg: msg}
 }

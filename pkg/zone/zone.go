@@ -351,14 +351,15 @@ func coexists(t uint16) bool {
 	return true
 }
 
-// cutAbove returns the delegation point at or above lname (inside the zone), if any.
+// cutAbove returns the highest delegation point at or above lname (inside the zone), if any.
 func (z *Zone) cutAbove(lname string) *node {
+	var top *node
 	for lp := lname; lp != "" && lp != z.lorigin; lp = parentOf(lp) {
 		if n := z.nodes[lp]; n != nil && n.cut {
-			return n
+			top = n
 		}
 	}
-	return nil
+	return top
 }
 
 // additional returns the A/AAAA records at the in-zone targets of NS, MX and SRV records,
