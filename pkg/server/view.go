@@ -1,0 +1,32 @@
+package server
+
+import (
+	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/zone"
+)
+
+// zoneView answers from a zone set, with load-balanced names decided by a steer set.
+type zoneView struct {
+	zones *zone.Set
+	lbs   lbSet // load balancers; zero value: none
+}
+
+func (v *zoneView) lookup(w *worker, qname string, qtype uint16, res *result) bool {
+	z := v.zones.Find(qname)
+	if z == nil {
+		return false
+	}
+	var dyn zone.Dynamic
+	if v.lbs.active() {
+		w.dyn.begin(w, v, res)
+		dyn = &w.dyn
+	}
+	r := z.Lookup(qname, qtype, dyn)
+	if r.Kind == zone.ServFail && r.Rcode == dns.RcodeRefused {
+		return false
+	}
+	res.rcode, res.aa = r.Rcode, r.AA
+	res.answer, res.ns, res.extra = r.Answer, r.Ns, r.Extra
+	return true
+}
