@@ -80,6 +80,7 @@ type Config struct {
 
 	// File is the absolute path of the loaded file ("" when parsed from memory).
 	File string `json:"-"`
+	dir  string // directory of File: relative paths are resolved against it
 }
 
 // Server is the DNS listener section.

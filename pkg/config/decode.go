@@ -62,7 +62,7 @@ func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 		return d.decode(n, t.Elem(), path)
 	case reflect.Struct:
 		if n.kind != kMap {
-			d.errorf(path, n, "expected a map of fields, got %s", n.kind)
+			d.errorf(path, n, "expected a map of fields, got %s", describe(n))
 			return nil
 		}
 		fields := jsonFields(t)
@@ -90,7 +90,7 @@ func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 		return out
 	case reflect.Map:
 		if n.kind != kMap {
-			d.errorf(path, n, "expected a map, got %s", n.kind)
+			d.errorf(path, n, "expected a map, got %s", describe(n))
 			return nil
 		}
 		out := make(map[string]any, len(n.keys))
@@ -111,7 +111,7 @@ func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 		return out
 	case reflect.Slice:
 		if n.kind != kList {
-			d.errorf(path, n, "expected a list, got %s", n.kind)
+			d.errorf(path, n, "expected a list, got %s", describe(n))
 			return nil
 		}
 		out := make([]any, len(n.items))
@@ -121,7 +121,7 @@ func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 		return out
 	case reflect.String:
 		if n.kind != kScalar {
-			d.errorf(path, n, "expected a string, got %s", n.kind)
+			d.errorf(path, n, "expected a string, got %s", describe(n))
 			return nil
 		}
 		return n.raw

@@ -69,6 +69,7 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 
 	var ps model.Problems
 	dir := filepath.Dir(path)
+	cfg.dir = dir
 	cfg.defaults()
 	cfg.resolvePaths(dir)
 	ps.Add(cfg.validate())

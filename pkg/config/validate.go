@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func (c *Config) validate() model.Problems {
 		checkListen(&ps, "metrics.listen", c.Metrics.Listen, true)
 	}
 	if st, err := os.Stat(c.DataDir); err == nil && !st.IsDir() {
-		ps.Errorf("data_dir", "%s is not a directory", c.DataDir)
+		ps.Errorf("data_dir", "%s is not a directory", c.shown(c.DataDir))
 	}
 	c.validateGeoIP(&ps)
 	c.validateZones(&ps)
@@ -155,7 +156,7 @@ func (c *Config) validateAPI(ps *model.Problems) {
 			ps.Errorf(model.Field(p, "token_file"), "a token needs a token_file")
 			continue
 		}
-		secret, err := readSecret(t.TokenFile)
+		secret, err := readSecret(t.TokenFile, c.shown(t.TokenFile))
 		if err != nil {
 			ps.Errorf(model.Field(p, "token_file"), "%v", err)
 			continue
@@ -170,8 +171,8 @@ func (c *Config) validateAPI(ps *model.Problems) {
 
 // readSecret reads a one-line secret (ruling 37): a trailing newline (\n or \r\n) is ignored;
 // an empty file or more than one line is an error. The secret never appears in messages.
-func readSecret(path string) (string, error) {
-	b, err := os.ReadFile(path)
+func readSecret(file, path string) (string, error) {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathErr(err))
 	}
@@ -195,15 +196,15 @@ func unwrapPathErr(err error) error {
 }
 
 // checkFile reports a file that cannot be opened for reading or is a directory.
-func checkFile(ps *model.Problems, path, file string) {
+func checkFile(ps *model.Problems, path, file, shown string) {
 	f, err := os.Open(file)
 	if err != nil {
-		ps.Errorf(path, "cannot read %s: %v", file, unwrapPathErr(err))
+		ps.Errorf(path, "cannot read %s: %v", shown, unwrapPathErr(err))
 		return
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		ps.Errorf(path, "%s is a directory", file)
+		ps.Errorf(path, "%s is a directory", shown)
 	}
 }
 
@@ -223,10 +224,10 @@ func (c *Config) validateGeoIP(ps *model.Problems) {
 			ps.Errorf(model.Index("geoip.city", i), "empty path")
 			continue
 		}
-		checkFile(ps, model.Index("geoip.city", i), f)
+		checkFile(ps, model.Index("geoip.city", i), f, c.shown(f))
 	}
 	if g.ASN != "" {
-		checkFile(ps, "geoip.asn", g.ASN)
+		checkFile(ps, "geoip.asn", g.ASN, c.shown(g.ASN))
 	}
 	for _, k := range sortedKeys(g.Regions) {
 		p := model.Key("geoip.regions", k)
@@ -271,7 +272,7 @@ func (c *Config) validateZones(ps *model.Problems) {
 		case z.File == "" && len(z.Primaries) == 0:
 			ps.Errorf(p, "a zone needs a file (lbdns is primary) or primaries (lbdns is secondary)")
 		case z.File != "":
-			checkFile(ps, f("file"), z.File)
+			checkFile(ps, f("file"), z.File, c.shown(z.File))
 		}
 		for j, a := range z.Primaries {
 			checkHostPort(ps, model.Index(f("primaries"), j), a)
@@ -303,10 +304,10 @@ func (c *Config) validateZones(ps *model.Problems) {
 			}
 			if t.SecretFile == "" {
 				ps.Errorf(model.Field(tp, "secret_file"), "a TSIG key needs a secret_file")
-			} else if s, err := readSecret(t.SecretFile); err != nil {
+			} else if s, err := readSecret(t.SecretFile, c.shown(t.SecretFile)); err != nil {
 				ps.Errorf(model.Field(tp, "secret_file"), "%v", err)
 			} else if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-				ps.Errorf(model.Field(tp, "secret_file"), "%s does not hold a base64 secret", t.SecretFile)
+				ps.Errorf(model.Field(tp, "secret_file"), "%s does not hold a base64 secret", c.shown(t.SecretFile))
 			} else {
 				t.Secret = s
 			}
@@ -376,4 +377,16 @@ func (c *Config) validateNotifications(ps *model.Problems, refs *model.Refs) {
 			}
 		}
 	}
+}
+
+// shown returns file as the user wrote it: relative to the config file's directory when it
+// lies below it.
+func (c *Config) shown(file string) string {
+	if c.dir == "" {
+		return file
+	}
+	if rel, err := filepath.Rel(c.dir, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return file
 }

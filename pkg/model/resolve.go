@@ -120,8 +120,8 @@ func ResolveLoadBalancer(lb *LoadBalancer, path string, r *Refs) Problems {
 	r.pools(&ps, Field(path, "default_pools"), lb.DefaultPools)
 	if lb.FallbackPool != "" {
 		r.pool(&ps, Field(path, "fallback_pool"), &lb.FallbackPool)
-	} else if n := len(lb.DefaultPools); n > 0 {
-		lb.FallbackPool = lb.DefaultPools[n-1]
+	} else if n := len(lb.DefaultPools); n > 0 && r.poolIDs[lb.DefaultPools[n-1]] {
+		lb.FallbackPool = lb.DefaultPools[n-1] // ruling 6; only once it names a known pool
 	}
 	r.poolMap(&ps, Field(path, "region_pools"), lb.RegionPools)
 	r.poolMap(&ps, Field(path, "country_pools"), lb.CountryPools)
