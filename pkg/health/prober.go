@@ -1,0 +1,657 @@
+package health
+
+import (
+	"container/heap"
+	"context"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/lbdns/lbdns/pkg/model"
+)
+
+// Scheduling and publication defaults.
+const (
+	DefaultMaxConcurrency = 256  // probes in flight at once
+	DefaultEventHistory   = 1000 // events kept for the events API
+	DefaultUserAgent      = "lbdns-health-check/1.0"
+	// metaEvery bounds how often a View is published for RTT and reason changes alone (state
+	// changes publish at once): dynamic_latency reads RTTs, but rebuilding the serving
+	// snapshot on every probe would cost more than it brings.
+	metaEvery = 5 * time.Second
+	// coalesce lets a burst of state changes (the first round) become one View.
+	coalesce = 20 * time.Millisecond
+)
+
+// Options configure a Prober. Zero values get the defaults named.
+type Options struct {
+	Log           zerolog.Logger
+	Registerer    prometheus.Registerer // nil: metrics are kept but not registered
+	Now           func() time.Time      // timestamps of results and events; default time.Now
+	Rand          rand.Source           // scheduling jitter; default a random PCG
+	DataDir       string                // "": no state file; else DataDir/health.json
+	UserAgent     string                // product token in the probe User-Agent; default DefaultUserAgent
+	Notifications []Notification
+	Resolver      Resolver // hostname origins; default net.DefaultResolver
+	// MaxConcurrency bounds the probes in flight; default DefaultMaxConcurrency.
+	MaxConcurrency int
+	// Region is this instance's probing region (server.pop.region, ruling 13). Alone, an
+	// instance's verdict is final, so it is recorded in logs only.
+	Region       string
+	EventHistory int // default DefaultEventHistory
+}
+
+// Resolver resolves hostname origins (*net.Resolver satisfies it).
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Prober runs the monitors of a catalog and publishes health Views.
+type Prober struct {
+	log      zerolog.Logger
+	now      func() time.Time
+	product  string
+	resolver Resolver
+	maxConc  int
+	dataDir  string
+	region   string
+	met      *metrics
+	notify   *notifier
+	unit     time.Duration // one second of interval; tests shrink it
+
+	icmpOnce sync.Once
+	icmp     int
+	pingID   uint16
+
+	view      atomic.Pointer[View]
+	ready     chan struct{}
+	readyOne  sync.Once
+	pubKick   chan struct{}
+	schedKick chan struct{}
+	saveKick  chan struct{}
+
+	mu          sync.Mutex
+	rnd         *rand.Rand
+	targets     map[tkey]*target
+	pools       []*poolDef
+	queue       targetHeap
+	restored    map[tkey]savedTarget
+	transitions []transition
+	dirty       bool // something a View shows changed
+	urgent      bool // a state changed or the catalog did
+	catChanged  bool
+	poolMemo    map[string]poolMemo
+	history     []Event
+	historyMax  int
+	eventID     int64
+	gen         uint64
+	onChange    []func(*View)
+	running     bool
+}
+
+type tkey struct {
+	monitor, address string
+	port             uint16
+	host             string
+}
+
+// target is one distinct probe: (monitor, origin address, port, Host). Pools that share an
+// origin with the same monitor share its target and its probes.
+type target struct {
+	key       tkey
+	spec      *spec
+	ua        string
+	tr        track
+	next      time.Time
+	index     int // in the heap; -1 when not queued
+	inFlight  bool
+	removed   bool
+	probed    bool // at least one result since start
+	firstPool string
+}
+
+type poolDef struct {
+	id, name  string
+	enabled   bool
+	monitored bool
+	configErr bool
+	min       int
+	filter    *model.NotificationFilter
+	origins   []model.Origin
+	targets   []*target // nil for origins that are not probed
+}
+
+type poolMemo struct {
+	healthy bool
+	state   PoolState
+	known   bool
+	changed time.Time
+}
+
+type transition struct {
+	t    *target
+	from State
+	to   State
+	at   time.Time
+}
+
+// New returns a Prober; it probes nothing until Update and Run.
+func New(opts Options) *Prober {
+	p := &Prober{
+		log:        opts.Log,
+		now:        opts.Now,
+		product:    opts.UserAgent,
+		resolver:   opts.Resolver,
+		maxConc:    opts.MaxConcurrency,
+		dataDir:    opts.DataDir,
+		region:     opts.Region,
+		unit:       time.Second,
+		ready:      make(chan struct{}),
+		pubKick:    make(chan struct{}, 1),
+		schedKick:  make(chan struct{}, 1),
+		saveKick:   make(chan struct{}, 1),
+		targets:    map[tkey]*target{},
+		poolMemo:   map[string]poolMemo{},
+		historyMax: opts.EventHistory,
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.product == "" {
+		p.product = DefaultUserAgent
+	}
+	if p.resolver == nil {
+		p.resolver = net.DefaultResolver
+	}
+	if p.maxConc <= 0 {
+		p.maxConc = DefaultMaxConcurrency
+	}
+	if p.historyMax <= 0 {
+		p.historyMax = DefaultEventHistory
+	}
+	src := opts.Rand
+	if src == nil {
+		src = rand.NewPCG(rand.Uint64(), rand.Uint64())
+	}
+	p.rnd = rand.New(src)
+	p.pingID = uint16(p.rnd.Uint32())
+	p.met = newMetrics(opts.Registerer)
+	p.notify = newNotifier(p.log, opts.Notifications, p.met)
+	p.restored = p.load()
+	p.view.Store(&View{at: p.now(), pools: map[string]*poolView{}})
+	return p
+}
+
+// View is the current health View (never nil).
+func (p *Prober) View() *View { return p.view.Load() }
+
+// OnChange registers f to be called, in order, after each new View is published. Calls come
+// from one goroutine at a time; f should return quickly.
+func (p *Prober) OnChange(f func(*View)) {
+	p.mu.Lock()
+	p.onChange = append(p.onChange, f)
+	p.mu.Unlock()
+}
+
+// Ready is closed once the first round of probes is in the View, or once the longest
+// timeout × (retries + 1) of the monitors passed since Run started, whichever is first
+// (ruling 8). Call Update before Run so the first round covers the catalog.
+func (p *Prober) Ready() <-chan struct{} { return p.ready }
+
+// Update installs the monitors and pools of cat. Targets that stay (same monitor id, address,
+// port and Host) keep their state; a changed monitor is probed again at once. Pools without a
+// monitor, disabled pools and disabled origins are not probed. A View reflecting cat is
+// published before Update returns.
+func (p *Prober) Update(cat *model.Catalog) {
+	p.mu.Lock()
+	now := time.Now()
+	specs := map[string]*spec{}
+	for _, m := range cat.Monitors {
+		specs[m.ID] = newSpec(m)
+	}
+	next := map[tkey]*target{}
+	pools := make([]*poolDef, 0, len(cat.Pools))
+	for _, pl := range cat.Pools {
+		pd := &poolDef{
+			id:      pl.ID,
+			name:    pl.Name,
+			enabled: model.Bool(pl.Enabled, true),
+			min:     model.DefaultMinimumOrigins,
+			filter:  pl.NotificationFilter,
+			origins: append([]model.Origin(nil), pl.Origins...),
+			targets: make([]*target, len(pl.Origins)),
+		}
+		if pl.MinimumOrigins != nil {
+			pd.min = *pl.MinimumOrigins
+		}
+		pools = append(pools, pd)
+		if !pd.enabled || pl.Monitor == "" {
+			continue
+		}
+		pd.monitored = true
+		s := specs[pl.Monitor]
+		if s == nil {
+			pd.configErr = true
+			continue
+		}
+		for i, o := range pl.Origins {
+			if !model.Bool(o.Enabled, true) {
+				continue
+			}
+			port := s.portFor(o)
+			k := tkey{monitor: s.id, address: o.Address, port: port, host: s.hostFor(o, port)}
+			t := next[k]
+			if t == nil {
+				t = p.targets[k]
+				switch {
+				case t == nil:
+					t = &target{key: k, spec: s, index: -1, next: now, firstPool: pl.ID}
+					t.tr.reason = ReasonNotProbed
+					if sv, ok := p.restored[k]; ok {
+						t.tr = sv.track()
+					}
+					heap.Push(&p.queue, t)
+				case !reflect.DeepEqual(t.spec, s):
+					t.spec = s
+					if t.index >= 0 {
+						t.next = now
+						heap.Fix(&p.queue, t.index)
+					}
+				}
+				t.firstPool = pl.ID
+				t.ua = userAgent(p.product, pl.ID)
+				next[k] = t
+			}
+			pd.targets[i] = t
+		}
+	}
+	for k, t := range p.targets {
+		if next[k] == nil {
+			t.removed = true
+			if t.index >= 0 {
+				heap.Remove(&p.queue, t.index)
+			}
+		}
+	}
+	p.targets, p.pools = next, pools
+	p.dirty, p.urgent, p.catChanged = true, true, true
+	p.mu.Unlock()
+	p.publish()
+	kick(p.schedKick)
+}
+
+func kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Run probes until ctx is done, then waits for its goroutines, publishes and saves the last
+// state. It must be called once.
+func (p *Prober) Run(ctx context.Context) {
+	p.mu.Lock()
+	if p.running {
+		p.mu.Unlock()
+		panic("health: Run called twice")
+	}
+	p.running = true
+	var longest time.Duration
+	for _, t := range p.targets {
+		if d := t.spec.timeout * time.Duration(t.spec.retries+1); d > longest {
+			longest = d
+		}
+	}
+	empty := len(p.targets) == 0
+	p.mu.Unlock()
+	if empty {
+		p.readyOne.Do(func() { close(p.ready) })
+	}
+	p.log.Info().Int("targets", len(p.targets)).Str("region", p.region).Msg("health prober started")
+
+	var wg sync.WaitGroup
+	work := make(chan *target)
+	for i := 0; i < p.maxConc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				p.runTarget(ctx, t)
+			}
+		}()
+	}
+	var bg sync.WaitGroup
+	bg.Add(3)
+	go func() { defer bg.Done(); p.publisher(ctx, longest) }()
+	go func() { defer bg.Done(); p.saver(ctx) }()
+	go func() { defer bg.Done(); p.notify.run(ctx) }()
+
+	p.schedule(ctx, work)
+	close(work)
+	wg.Wait()
+	bg.Wait()
+	p.publish()
+	if err := p.save(); err != nil {
+		p.log.Error().Err(err).Msg("saving health state")
+	}
+	p.log.Info().Msg("health prober stopped")
+}
+
+// schedule hands due targets to the workers until ctx is done.
+func (p *Prober) schedule(ctx context.Context, work chan<- *target) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due []*target
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		due = due[:0]
+		for len(p.queue) > 0 && !p.queue[0].next.After(now) {
+			t := heap.Pop(&p.queue).(*target)
+			t.inFlight = true
+			due = append(due, t)
+		}
+		wait := time.Hour
+		if len(p.queue) > 0 {
+			wait = p.queue[0].next.Sub(now)
+		}
+		p.mu.Unlock()
+		for _, t := range due {
+			select {
+			case work <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(due) > 0 {
+			continue // the clock moved while handing out
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-p.schedKick:
+		}
+	}
+}
+
+// runTarget probes t once, records the result and queues its next probe.
+func (p *Prober) runTarget(ctx context.Context, t *target) {
+	p.mu.Lock()
+	s, k, ua := t.spec, t.key, t.ua
+	p.mu.Unlock()
+	start := time.Now()
+	r := p.probe(ctx, s, k.address, k.port, k.host, ua)
+	if ctx.Err() != nil {
+		return // stopping: an aborted probe says nothing about the origin
+	}
+	p.met.probe(s.typ, r, time.Since(start))
+	p.record(t, r)
+	kick(p.schedKick)
+}
+
+// record applies a probe result to t, queues t again and wakes the publisher.
+func (p *Prober) record(t *target, r Result) {
+	p.mu.Lock()
+	now := p.now()
+	s := t.spec
+	from, changed := t.tr.apply(r, s.up, s.down, now)
+	if changed && !t.removed {
+		p.transitions = append(p.transitions, transition{t: t, from: from, to: t.tr.state, at: now})
+		p.urgent = true
+	}
+	p.dirty = true
+	first := !t.probed
+	t.probed = true
+	t.inFlight = false
+	if !t.removed {
+		iv := time.Duration(float64(s.interval) / float64(time.Second) * float64(p.unit))
+		wall := time.Now()
+		if first {
+			// Spread the second round over the second half of the interval, so the start-up
+			// burst does not repeat every interval.
+			t.next = wall.Add(iv/2 + time.Duration(p.rnd.Int64N(int64(iv/2)+1)))
+		} else {
+			t.next = t.next.Add(iv)
+			if t.next.Before(wall) {
+				t.next = wall.Add(time.Duration(p.rnd.Int64N(int64(iv/10) + 1)))
+			}
+		}
+		heap.Push(&p.queue, t)
+	}
+	urgent := p.urgent || (first && !p.isReady())
+	p.mu.Unlock()
+	if urgent {
+		kick(p.pubKick)
+	}
+}
+
+func (p *Prober) isReady() bool {
+	select {
+	case <-p.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// publisher publishes Views: promptly after state changes, every metaEvery for RTTs alone,
+// and closes Ready per ruling 8.
+func (p *Prober) publisher(ctx context.Context, readyAfter time.Duration) {
+	readyTimer := time.NewTimer(readyAfter)
+	defer readyTimer.Stop()
+	meta := time.NewTicker(metaEvery)
+	defer meta.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-readyTimer.C:
+			p.publish()
+			if p.readyClose("timeout") {
+				continue
+			}
+		case <-meta.C:
+		case <-p.pubKick:
+			time.Sleep(coalesce)
+		}
+		p.publish()
+		p.mu.Lock()
+		all := true
+		for _, t := range p.targets {
+			if !t.probed {
+				all = false
+				break
+			}
+		}
+		p.mu.Unlock()
+		if all {
+			p.readyClose("first round done")
+		}
+	}
+}
+
+func (p *Prober) readyClose(why string) bool {
+	closed := false
+	p.readyOne.Do(func() {
+		close(p.ready)
+		closed = true
+		p.log.Info().Str("why", why).Msg("health ready")
+	})
+	return closed
+}
+
+// publish builds a View when something changed, stores it, and then logs, counts and
+// notifies the events and calls the OnChange callbacks.
+func (p *Prober) publish() {
+	p.mu.Lock()
+	if !p.dirty {
+		p.mu.Unlock()
+		return
+	}
+	v := p.buildLocked()
+	evs := p.eventsLocked(v)
+	v.events = append([]Event(nil), p.history...)
+	stateChanged := p.urgent
+	catChanged := p.catChanged
+	p.dirty, p.urgent, p.catChanged = false, false, false
+	p.view.Store(v)
+	cbs := append([]func(*View){}, p.onChange...)
+	p.mu.Unlock()
+
+	p.met.view(v, catChanged)
+	for i := range evs {
+		p.logEvent(&evs[i])
+		p.notify.enqueue(&evs[i], p.filterOf(v, evs[i].Pool.ID))
+	}
+	for _, f := range cbs {
+		f(v)
+	}
+	if stateChanged {
+		kick(p.saveKick)
+	}
+}
+
+func (p *Prober) filterOf(v *View, poolID string) *model.NotificationFilter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pd := range p.pools {
+		if pd.id == poolID {
+			return pd.filter
+		}
+	}
+	return nil
+}
+
+// buildLocked makes the View of the current state.
+func (p *Prober) buildLocked() *View {
+	p.gen++
+	now := p.now()
+	v := &View{gen: p.gen, at: now, pools: make(map[string]*poolView, len(p.pools)), order: make([]string, 0, len(p.pools))}
+	for _, pd := range p.pools {
+		pv := &poolView{id: pd.id, name: pd.name, origins: make([]OriginStatus, len(pd.origins)), addrs: make([]string, len(pd.origins))}
+		st := PoolStatus{Monitored: pd.monitored, Enabled: pd.enabled, MinimumOrigins: pd.min}
+		known := 0
+		var rttSum float64
+		rttN := 0
+		for i, o := range pd.origins {
+			ost := OriginStatus{Enabled: model.Bool(o.Enabled, true)}
+			pv.addrs[i] = o.Address
+			if ost.Enabled {
+				st.EnabledOrigins++
+			}
+			if t := pd.targets[i]; t != nil {
+				ost.Monitored = true
+				ost.State, ost.Reason, ost.Code, ost.RTT = t.tr.state, t.tr.reason, t.tr.code, t.tr.rtt
+				ost.Changed, ost.LastProbe = t.tr.changed, t.tr.lastProbe
+				if ost.State != Unknown {
+					known++
+				}
+				if ost.State == Healthy {
+					st.HealthyOrigins++
+					if t.tr.hasEWMA {
+						rttSum += t.tr.ewma
+						rttN++
+					}
+				}
+			} else if pd.configErr && ost.Enabled {
+				ost.Monitored, ost.Reason = true, ReasonConfig
+			}
+			pv.origins[i] = ost
+		}
+		switch {
+		case !pd.monitored:
+			st.State, st.Healthy = PoolUnknown, true // health is ignored (steering) and not judged
+		case st.HealthyOrigins < pd.min && known == 0 && st.EnabledOrigins > 0:
+			st.State = PoolUnknown // not determined yet; counts as down (ruling 8)
+		case st.HealthyOrigins < pd.min:
+			st.State = PoolCritical
+		case st.HealthyOrigins == st.EnabledOrigins:
+			st.State, st.Healthy = PoolHealthy, true
+		default:
+			st.State, st.Healthy = PoolDegraded, true
+		}
+		if rttN > 0 {
+			pv.rttMS, pv.rttOK = rttSum/float64(rttN), true
+		}
+		// Changed is when the pool's state last changed; eventsLocked moves the memo on.
+		st.Changed = now
+		if memo, ok := p.poolMemo[pd.id]; ok && memo.state == st.State && memo.healthy == st.Healthy {
+			st.Changed = memo.changed
+		} else if !ok && st.State == PoolUnknown {
+			st.Changed = time.Time{}
+		}
+		pv.status = st
+		v.pools[pd.id] = pv
+		v.order = append(v.order, pd.id)
+	}
+	return v
+}
+
+// Preview probes every origin of pool with monitor m now (the API's monitor and pool
+// previews, ruling 32), at most MaxConcurrency at a time.
+func (p *Prober) Preview(ctx context.Context, m model.Monitor, pool model.Pool) PreviewResult {
+	res := PreviewResult{PoolID: pool.ID, PoolName: pool.Name, Origins: make([]PreviewOrigin, len(pool.Origins))}
+	sem := make(chan struct{}, p.maxConc)
+	var wg sync.WaitGroup
+	for i, o := range pool.Origins {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := p.Probe(ctx, m, o, pool.ID)
+			res.Origins[i] = PreviewOrigin{Name: o.Name, Address: o.Address, Healthy: r.Healthy,
+				FailureReason: r.Reason, ResponseCode: r.Code, RTT: r.RTT}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// PreviewResult is the outcome of Preview, origins in the pool's order.
+type PreviewResult struct {
+	PoolID   string          `json:"pool_id"`
+	PoolName string          `json:"pool_name"`
+	Origins  []PreviewOrigin `json:"origins"`
+}
+
+// PreviewOrigin is one origin's result in a preview.
+type PreviewOrigin struct {
+	Name          string        `json:"name"`
+	Address       string        `json:"address"`
+	Healthy       bool          `json:"healthy"`
+	FailureReason string        `json:"failure_reason"`
+	ResponseCode  int           `json:"response_code"`
+	RTT           time.Duration `json:"rtt"`
+}
+
+// targetHeap orders targets by their next probe time.
+type targetHeap []*target
+
+func (h targetHeap) Len() int           { return len(h) }
+func (h targetHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h targetHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *targetHeap) Push(x any) {
+	t := x.(*target)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *targetHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.index = -1
+	return t
+}
