@@ -6,16 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/lbdns/lbdns/pkg/snapshot"
 )
 
 // Defaults.
@@ -27,8 +32,69 @@ const (
 	tcpMaxConns           = 1024 // concurrent TCP connections accepted per listener
 )
 
+// Options configure a Server.
+type Options struct {
+	// Listen holds host:port addresses; each is served on UDP and TCP on the same port. Port 0
+	// picks a free port (see Addrs).
+	Listen []string
+	// Snapshots is where the control plane publishes the serving state; a nil snapshot is
+	// answered with SERVFAIL.
+	Snapshots *atomic.Pointer[snapshot.Snapshot]
+	Log       zerolog.Logger
+	// Registerer receives the lbdns_dns_* and lbdns_lb_answers_total series (nil: not registered).
+	Registerer prometheus.Registerer
+	// UDPSockets is the number of SO_REUSEPORT sockets, each with its own goroutine, per listen
+	// address (default runtime.GOMAXPROCS(0)).
+	UDPSockets int
+	// TCPIdleTimeout closes a TCP connection that sent nothing for this long (default 10s).
+	TCPIdleTimeout time.Duration
+	// Now is the clock of the latency histogram (default time.Now).
+	Now func() time.Time
+	// Seed seeds the per-goroutine random sources of steering decisions (0: random).
+	Seed uint64
+	// Xfr handles NOTIFY and AXFR/IXFR (nil: NOTIMP and REFUSED).
+	Xfr XfrFunc
+}
+
+// New checks opts and returns a server that is not yet listening (see Start).
+func New(opts Options) (*Server, error) {
+	if len(opts.Listen) == 0 {
+		return nil, errors.New("server: no listen address")
+	}
+	if opts.Snapshots == nil {
+		return nil, errors.New("server: no snapshot pointer")
+	}
+	for _, a := range opts.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("server: listen address %q: %w", a, err)
+		}
+	}
+	if opts.UDPSockets <= 0 {
+		opts.UDPSockets = runtime.GOMAXPROCS(0)
+	}
+	if opts.TCPIdleTimeout <= 0 {
+		opts.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	s := newServer(opts.Listen, opts.UDPSockets, opts.TCPIdleTimeout, opts.Log, opts.Xfr, &snapSource{p: opts.Snapshots}, m)
+	if opts.Now != nil {
+		s.now = opts.Now
+	}
+	s.seed = opts.Seed
+	if s.seed == 0 {
+		s.seed = rand.Uint64()
+	}
+	return s, nil
+}
+
 // Server answers DNS over UDP and TCP on every listen address.
 type Server struct {
+	now      func() time.Time
+	seed     uint64
+	seeds    atomic.Uint64
 	listen   []string
 	sockets  int
 	idle     time.Duration
@@ -50,7 +116,7 @@ type Server struct {
 
 func newServer(listen []string, sockets int, idle time.Duration, log zerolog.Logger, xfr XfrFunc, src source, m *metrics) *Server {
 	s := &Server{listen: listen, sockets: sockets, idle: idle, log: log, xfr: xfr, src: src, m: m,
-		conns: map[net.Conn]struct{}{}}
+		conns: map[net.Conn]struct{}{}, now: time.Now, seed: 1}
 	s.tcpPool.New = func() any { return s.newWorker(false, 1) }
 	return s
 }
@@ -63,6 +129,7 @@ func (s *Server) newWorker(cache bool, proto int) *worker {
 		w.cache = make(map[string]*cacheEntry)
 	}
 	w.init()
+	w.dyn.seed(s.seed + s.seeds.Add(1)*0x9e3779b97f4a7c15)
 	return w
 }
 
@@ -271,7 +338,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if _, err := io.ReadFull(c, in); err != nil {
 			return
 		}
-		start := time.Now()
+		start := s.now()
 		w := s.tcpPool.Get().(*worker)
 		w.conn = c
 		var ok bool
@@ -294,6 +361,6 @@ func (s *Server) serveConn(c net.Conn) {
 		if _, err := c.Write(out); err != nil {
 			return
 		}
-		s.m.duration[1].Observe(time.Since(start).Seconds())
+		s.m.duration[1].Observe(s.now().Sub(start).Seconds())
 	}
 }

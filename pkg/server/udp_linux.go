@@ -168,7 +168,7 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 			}
 			continue
 		}
-		start := time.Now()
+		start := s.now()
 		for i := 0; i < n; i++ {
 			b, from := l.packet(i)
 			out, ok := w.handle(b, client{addr: from.Addr().Unmap(), port: from, local: local}, l.outBufs[l.k][:0])
@@ -180,7 +180,7 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 		w.m.flush()
 		if n > 0 {
 			// One clock read per batch: each query of the batch is charged the batch's mean.
-			per := time.Since(start).Seconds() / float64(n)
+			per := s.now().Sub(start).Seconds() / float64(n)
 			for i := 0; i < n; i++ {
 				dur.Observe(per)
 			}

@@ -24,12 +24,12 @@ func (s *Server) serveUDP(c *net.UDPConn) {
 			}
 			continue
 		}
-		start := time.Now()
+		start := s.now()
 		reply, ok := w.handle(in[:n], client{addr: from.Addr().Unmap(), port: from, local: local}, out[:0])
 		if ok && len(reply) > 0 {
 			c.WriteToUDPAddrPort(reply, from)
 		}
 		w.m.flush()
-		s.m.duration[0].Observe(time.Since(start).Seconds())
+		s.m.duration[0].Observe(s.now().Sub(start).Seconds())
 	}
 }

@@ -19,7 +19,7 @@ func (v *zoneView) lookup(w *worker, qname string, qtype uint16, res *result) bo
 	}
 	var dyn zone.Dynamic
 	if v.lbs.active() {
-		w.dyn.begin(w, v, res)
+		w.dyn.begin(w, &v.lbs, res)
 		dyn = &w.dyn
 	}
 	r := z.Lookup(qname, qtype, dyn)

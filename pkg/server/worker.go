@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/snapshot"
 )
 
 // XfrFunc handles NOTIFY messages and AXFR/IXFR queries (pkg/xfr plugs in here). It writes its
@@ -34,6 +36,9 @@ type worker struct {
 	cache map[string]*cacheEntry
 	m     workerMetrics
 	dyn   dynState
+
+	snap     *snapshot.Snapshot // snapSource's memo of the last snapshot seen and its view
+	snapView *zoneView
 
 	conn      net.Conn // TCP only: where an XfrFunc writes
 	closeConn bool     // the XfrFunc asked to close the TCP connection
