@@ -409,7 +409,7 @@ func (s *Set) compileRule(field string, mr *model.Rule) (Rule, []error) {
 	cond, err := compileCondition(mr.Condition)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s.condition: %w", field, err))
-		cond = never{}
+		cond = nil
 	}
 	r.cond = cond
 	if mr.FixedResponse != nil {
@@ -467,11 +467,6 @@ func (s *Set) compileRule(field string, mr *model.Rule) (Rule, []error) {
 	}
 	return r, errs
 }
-
-type never struct{}
-
-func (never) eval(*fields) bool { return false }
-func (never) uses() uses        { return 0 }
 
 // service classifies a load balancer (see Service).
 func (s *Set) service(lb *LB) Service {

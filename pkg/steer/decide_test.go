@@ -309,8 +309,8 @@ func TestProximity(t *testing.T) {
 		{"2001:db8:1::/56", nil, "tokyo", 48},
 		{"198.51.100.0/24", []string{"frankfurt"}, "virginia", 22},
 		{"198.51.100.0/24", []string{"frankfurt", "virginia", "tokyo"}, "nocoords", 22}, // no coordinates: last
-		{"100.64.1.0/24", nil, "tokyo", 16}, // GeoIP record without coordinates: list order
-		{"", nil, "frankfurt", 0},           // no ECS: the PoP (London)
+		{"100.64.1.0/24", nil, "tokyo", 16},                                             // GeoIP record without coordinates: list order
+		{"", nil, "frankfurt", 0},                                                       // no ECS: the PoP (London)
 	}
 	for _, c := range cases {
 		h := newHealth(s)

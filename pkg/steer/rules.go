@@ -1,14 +1,18 @@
 package steer
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/lbdns/lbdns/pkg/rules"
+)
 
 // rules evaluates the LB's rules in order and applies the overrides of the matching ones into
 // d.v (ruling 18): later matches overwrite earlier ones, a matching terminating rule stops.
 func (d *decider) rules() {
 	lb, q, tr := d.lb, d.q, d.tr
-	var all uses
+	var all rules.Uses
 	for i := range lb.Rules {
-		all |= lb.Rules[i].cond.uses()
+		all |= condUses(lb.Rules[i].cond)
 	}
 	var f fields
 	f.LBName = strings.TrimSuffix(lb.Name, ".")
@@ -19,7 +23,7 @@ func (d *decider) rules() {
 		f.ECS, f.ECSAddr, f.Src = true, q.ECS.Addr(), q.ECS.Addr()
 	}
 	var geoBits int
-	if all&usesGeo != 0 {
+	if all&(rules.UsesGeo|rules.UsesASN) != 0 {
 		if loc, ok := d.lookup(f.Src); ok {
 			f.Country, f.Continent, f.Subdivision, f.ASN = loc.Country, loc.Continent, loc.Subdivision, loc.ASN
 			if loc.Prefix.IsValid() {
@@ -35,13 +39,13 @@ func (d *decider) rules() {
 	}
 	for i := range lb.Rules {
 		r := &lb.Rules[i]
-		u := r.cond.uses()
+		u := condUses(r.cond)
 		if q.HasECS {
 			// ip.src is the ECS address: the answer depends on the client subnet.
-			if u&usesSrc != 0 {
+			if u&(rules.UsesSrc|rules.UsesECS) != 0 {
 				d.addScope(d.ecsBits())
 			}
-			if u&usesGeo != 0 {
+			if u&(rules.UsesGeo|rules.UsesASN) != 0 {
 				if geoBits > 0 {
 					d.addScope(geoBits)
 				} else {
@@ -49,7 +53,7 @@ func (d *decider) rules() {
 				}
 			}
 		}
-		m := r.cond.eval(&f)
+		m := condEval(r.cond, &f)
 		if tr != nil {
 			d.traceRule(r, m)
 		}

@@ -1,52 +1,23 @@
 package steer
 
-import (
-	"fmt"
-	"net/netip"
-	"strings"
-)
+import "github.com/lbdns/lbdns/pkg/rules"
 
-// The glue between steer and pkg/rules.
-// TODO(steer): switch to rules.Compile / rules.Fields / rules.Uses once pkg/rules lands; until
-// then only the always-true conditions ("" and "true") compile.
+// The glue between steer and pkg/rules (ruling 18).
 
-// fields are the values a rule condition reads (ruling 18).
-type fields struct {
-	LBName, LBRegion                string
-	Src                             netip.Addr
-	ASN                             uint32
-	Country, Continent, Subdivision string
-	QName                           string
-	QType                           uint16
-	QU                              bool
-	ECS                             bool
-	ECSAddr                         netip.Addr
-}
+// fields are the values a rule condition reads.
+type fields = rules.Fields
 
-// uses says which kinds of fields a condition reads, so Decide looks up GeoIP only when needed
-// and knows whether the answer depends on the client (ECS scope).
-type uses uint8
+// condition is a compiled rule condition; nil never matches (a condition that failed to
+// compile, reported by Compile).
+type condition = *rules.Expr
 
-const (
-	usesSrc uses = 1 << iota // ip.src, dns.rr.opt.client.addr
-	usesGeo                  // ip.src.country/continent/subdivision/asnum
-	usesECS                  // dns.rr.opt.client (presence)
-)
+func compileCondition(s string) (condition, error) { return rules.Compile(s) }
 
-type condition interface {
-	eval(f *fields) bool
-	uses() uses
-}
-
-type always struct{}
-
-func (always) eval(*fields) bool { return true }
-func (always) uses() uses        { return 0 }
-
-func compileCondition(s string) (condition, error) {
-	switch strings.TrimSpace(s) {
-	case "", "true":
-		return always{}, nil
+func condUses(c condition) rules.Uses {
+	if c == nil {
+		return 0
 	}
-	return nil, fmt.Errorf("rule conditions need pkg/rules, which is not available yet: %q", s)
+	return c.Uses()
 }
+
+func condEval(c condition, f *fields) bool { return c != nil && c.Eval(f) }
