@@ -216,3 +216,6 @@ func chi2(counts []int, shares []float64) float64 {
 	}
 	return x
 }
+
+func netipAddr(s string) netip.Addr      { return netip.MustParseAddr(s) }
+func netipPrefixP(s string) netip.Prefix { return netip.MustParsePrefix(s) }
