@@ -44,6 +44,7 @@ type decider struct {
 	v      Settings // the effective settings: the LB's with matching rules' overrides
 	policy Policy   // v.Policy with "" resolved
 	scope  int
+	all    bool // answer every eligible origin (Default)
 
 	keyDone bool
 	keyHash uint64

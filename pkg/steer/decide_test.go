@@ -527,3 +527,32 @@ func TestTraceReadable(t *testing.T) {
 func netipPrefix(i int) string {
 	return sprintf("10.%d.%d.0/24", (i>>8)&255, i&255)
 }
+
+func TestDefaultAnswer(t *testing.T) {
+	cat := failoverCatalog(func(c *model.Catalog) {
+		c.Pools[1].Origins = []model.Origin{worig("192.0.2.21", 0.2), worig("192.0.2.22", 0.9), orig("2001:db8::2")}
+		c.Pools[1].LoadShedding = &model.LoadShedding{DefaultPercent: 100}
+		c.LoadBalancers[0].SessionAffinity = "ip_cookie"
+		c.LoadBalancers[0].TTL = model.Ptr(60)
+	})
+	s := mustCompile(t, cat)
+	h := newHealth(s).set("p1", "*", Down)
+	var d Decision
+	s.Default(0, h, qA, &d)
+	if p, o := answer(s, &d); p != "p2" || !slices.Equal(o, []string{"192.0.2.21", "192.0.2.22"}) || d.TTL != 60 || d.Kind != Addrs {
+		t.Errorf("default answer: %s %v TTL %d", p, o, d.TTL)
+	}
+	h.set("p2", "*", Down).set("p3", "*", Down)
+	s.Default(0, h, qAAAA, &d)
+	if p, o := answer(s, &d); p != "" || o != nil || d.Kind != None {
+		t.Errorf("AAAA with the fallback p3 v4-only: %s %v", p, o)
+	}
+	s.Default(0, h, qA, &d)
+	if p, _ := answer(s, &d); p != "p3" || !d.Fallback {
+		t.Errorf("all down: %s fallback %v", p, d.Fallback)
+	}
+	s.Default(9, h, qA, &d)
+	if d.Kind != None {
+		t.Error("bad index")
+	}
+}

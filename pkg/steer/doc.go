@@ -31,5 +31,23 @@
 //   - 24: pool weights of random steering, default_weight 1; unusable pools are left out
 //     before normalising.
 //
+// Choices where the rulings leave room (documented here and in the README):
+//
+//   - Mail and service load balancers: see Service. An SRV LB is recognised by its name
+//     (`_service._proto.`); an MX LB by hostname-only origins marked as mail exchangers (an
+//     smtp monitor, or port 25 everywhere). Each owns only its type, so A/AAAA at a mail
+//     domain's apex stay zone data.
+//   - SRV answers carry every eligible target (the SRV weight field does the weighting,
+//     ruling 5), rotated; ip_cookie still narrows them to one. MX answers follow ruling 2.
+//   - A CNAME query gets the CNAME when the chosen pool has no eligible IP origin of either
+//     family and an eligible hostname; a pool answering with addresses gives NODATA.
+//   - Pools without a monitor are healthy whatever minimum_origins says (health is ignored).
+//   - When ECS is preferred but its GeoIP lookup fails, the answer still depends on that
+//     subnet: the scope is the ECS source prefix length, not 0.
+//   - Rules that read ip.src or dns.rr.opt.client.addr set the scope to the ECS source prefix;
+//     rules that read GeoIP fields to the GeoIP network of ip.src.
+//   - The fallback pool neither sheds nor is health-checked; a pool listed twice counts once
+//     in random steering.
+//
 // steer imports model, geo, rules and region only.
 package steer

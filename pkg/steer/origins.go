@@ -60,6 +60,10 @@ func (d *decider) origins(p int, fallback bool, out *Decision) {
 	}
 
 	switch {
+	case d.all: // Default: every eligible origin (one for a CNAME), configuration order
+		if kind == CNAME {
+			out.Origins = o[:1]
+		}
 	case d.v.SessionAffinity == AffinityIPCookie:
 		out.Origins = d.pickHash(p, o, "session_affinity ip_cookie")
 	case kind == SRV:
