@@ -155,11 +155,7 @@ func usesOf(n *node) Uses {
 	case nBool:
 		return fieldInfo[n.f].uses
 	case nCmp:
-		u := fieldInfo[n.c.x.f].uses
-		if n.c.x.f == fSubdivision {
-			u |= UsesGeo
-		}
-		return u
+		return fieldInfo[n.c.x.f].uses
 	}
 	return 0
 }

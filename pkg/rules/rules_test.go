@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -117,6 +118,18 @@ func TestEval(t *testing.T) {
 		{`starts_with(lower(cf.load_balancer.region), "en")`, nil, true},
 		{`ends_with(upper(ip.src.country), "S")`, nil, true},
 		{`not starts_with(ip.src.country, "U")`, nil, false},
+		{`lower(ip.src.country) ne "us"`, nil, false},
+		{`lower(ip.src.country) le "us"`, nil, true},
+		{`lower(ip.src.country) gt "ua"`, nil, true},
+		{`lower(ip.src.country) ge "uz"`, nil, false},
+		{`lower(ip.src.country) lt "uz"`, nil, true},
+		{`ends_with(lower(ip.src.country), "s")`, nil, true},
+		{`lower(ip.src.country) eq "\x75\x73"`, nil, true},
+		{`ip.src.country eq "\x55\x53"`, nil, true},
+		{`ip.src.country eq "\x55\x5e"`, nil, false},
+		{`ip.src.country eq "\xc3\xa9"`, func(f *Fields) { f.Country = "é" }, true},
+		{`len(cf.load_balancer.region) eq 4 and len(ip.src.continent) eq 2`, nil, true},
+		{`len(ip.src.subdivision_1_iso_code) eq 6`, func(f *Fields) { f.Country, f.Subdivision = "GB", "GB-ENG" }, true},
 
 		// integers
 		{`dns.qry.type eq 1`, nil, true},
@@ -322,6 +335,9 @@ func TestUses(t *testing.T) {
 			t.Errorf("Compile(%q).Uses() = %s, want %s", tt.cond, got, tt.want)
 		}
 	}
+	if Uses(0).String() != "none" {
+		t.Errorf("Uses(0).String() = %q", Uses(0).String())
+	}
 	if u := UsesGeo | UsesASN; !u.Has(UsesGeo) || u.Has(UsesSrc) || u.String() != "asn|geo" {
 		t.Errorf("Uses methods: Has/String wrong for %s", u)
 	}
@@ -368,6 +384,12 @@ func TestCompileErrors(t *testing.T) {
 		{`ip.src.asnum in {5..1}`, `1:18: range 5..1 is empty`},
 		{`ip.src.country eq US`, `1:19: ip.src.country is a String; write the value in double quotes: "US"`},
 		{`ip.src.country in {"US" CA}`, `1:25: ip.src.country is a String; write the value in double quotes: "CA"`},
+		{`ip.src.country eq (`, `1:19: expected a quoted string after eq, found "("`},
+		{`ip.src.country in {"US" (}`, `1:25: expected a quoted string after in, found "("`},
+		{`dns.qry.type in {1 (}`, `1:20: dns.qry.type is an Integer; expected a number, found "("`},
+		{`ip.src eq (`, `1:11: ip.src is an IP address; expected an address such as 192.0.2.1, found "("`},
+		{`ip.src in {::ffff:0.0.0.0/8}`, `1:12: "::ffff:0.0.0.0/8": an IPv4-mapped CIDR needs at least 96 bits`},
+		{`ip.src in {10.0.0.1..x}`, `1:12: "x" is not an IP address`},
 		{`ip.src.country eq 1`, `1:19: ip.src.country is a String; write the value in double quotes: "1"`},
 		{`dns.rr.opt.client.addr in {10.0.0.0/8}`, `1:28: dns.rr.opt.client.addr is a String`},
 		{`dns.qry.qu eq 1`, `1:12: dns.qry.qu is a Boolean: use it alone (dns.qry.qu) or negated (not dns.qry.qu), without eq`},
@@ -471,6 +493,32 @@ func TestEvalAllocs(t *testing.T) {
 			t.Errorf("Eval(%q) allocates %v times per run", c, n)
 		}
 	}
+}
+
+// TestEvalConcurrent runs one Expr from many goroutines; run with -race.
+func TestEvalConcurrent(t *testing.T) {
+	e, err := Compile(`lower(dns.qry.name) matches "^www" and dns.rr.opt.client.addr contains "." and ip.src.subdivision_1_iso_code in {"US-CA"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := base()
+			if i%2 == 1 {
+				f.QName = "api.example.com."
+			}
+			for range 1000 {
+				if got := e.Eval(&f); got != (i%2 == 0) {
+					t.Errorf("goroutine %d: Eval = %v", i, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 var sink bool
