@@ -161,6 +161,7 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 	}
 
 	// Pass 1: records one by one.
+	var dup dedup
 	soaAt := -1
 	var kept []int // indexes of records that go into the tree
 	for i, rr := range rrs {
@@ -175,6 +176,9 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 			continue
 		case !isSubdomain(lname, z.lorigin):
 			report(i, "%s is outside the zone %s", h.Name, origin)
+			continue
+		case !wellTyped(rr):
+			report(i, "%s: malformed %s record", h.Name, dns.Type(h.Rrtype))
 			continue
 		case h.Rrtype == dns.TypeSOA && lname != z.lorigin:
 			report(i, "SOA record at %s, not at the zone apex %s", h.Name, origin)
@@ -198,7 +202,7 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 			n.sets = append(n.sets, rrset{typ: h.Rrtype})
 			s = &n.sets[len(n.sets)-1]
 		}
-		if slices.ContainsFunc(s.rrs, func(o dns.RR) bool { return dns.IsDuplicate(o, rr) }) {
+		if dup.seen(s, rr) {
 			continue // RFC 2181 §5: an RRset has no duplicates
 		}
 		s.rrs = append(s.rrs, rr)
@@ -339,6 +343,63 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 		}
 	}
 	return z, nil
+}
+
+// dedup finds duplicate records in an RRset: by comparison in small sets, by a key in
+// large ones (a $GENERATE can make a set of 65536 records).
+type dedup struct {
+	keys map[string]bool
+}
+
+const smallSet = 32
+
+func (d *dedup) seen(s *rrset, rr dns.RR) bool {
+	if len(s.rrs) < smallSet {
+		return slices.ContainsFunc(s.rrs, func(o dns.RR) bool { return dns.IsDuplicate(o, rr) })
+	}
+	if d.keys == nil {
+		d.keys = map[string]bool{}
+	}
+	if len(s.rrs) == smallSet {
+		for _, o := range s.rrs {
+			d.keys[dedupKey(o)] = true
+		}
+	}
+	k := dedupKey(rr)
+	if d.keys[k] {
+		return true
+	}
+	d.keys[k] = true
+	return false
+}
+
+// dedupKey is the record without its TTL, owner lowercased.
+func dedupKey(rr dns.RR) string {
+	c := dns.Copy(rr)
+	c.Header().Ttl = 0
+	c.Header().Name = lowerString(c.Header().Name)
+	return c.String()
+}
+
+// wellTyped reports whether the types the tree reads have their Go type (a generic
+// RFC 3597 record of such a type would not).
+func wellTyped(rr dns.RR) bool {
+	var ok bool
+	switch rr.Header().Rrtype {
+	case dns.TypeSOA:
+		_, ok = rr.(*dns.SOA)
+	case dns.TypeNS:
+		_, ok = rr.(*dns.NS)
+	case dns.TypeCNAME:
+		_, ok = rr.(*dns.CNAME)
+	case dns.TypeMX:
+		_, ok = rr.(*dns.MX)
+	case dns.TypeSRV:
+		_, ok = rr.(*dns.SRV)
+	default:
+		ok = true
+	}
+	return ok
 }
 
 // coexists reports whether t counts as "other data" next to a CNAME (DNSSEC types may
