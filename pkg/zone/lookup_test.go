@@ -314,3 +314,22 @@ func TestLookupAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleZone loads the demo zone served by `make run`.
+func TestExampleZone(t *testing.T) {
+	z, err := Load("example.com.", "../../zones/example.com.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []Case{
+		{Qname: "www.example.com.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: []string{"www.example.com. 3600 IN A 192.0.2.10"}},
+		{Qname: "blog.example.com.", Qtype: dns.TypeAAAA, Kind: Success, AA: true,
+			Answer: []string{"blog.example.com. 3600 IN CNAME www.example.com.", "www.example.com. 3600 IN AAAA 2001:db8::10"}},
+		{Qname: "x.apps.example.com.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: []string{"x.apps.example.com. 3600 IN A 203.0.113.80"}},
+		{Qname: "host.sub.example.com.", Qtype: dns.TypeA, Kind: Delegation,
+			Ns:    []string{"sub.example.com. 3600 IN NS ns1.sub.example.com.", "sub.example.com. 3600 IN NS ns2.sub.example.com."},
+			Extra: []string{"ns1.sub.example.com. 3600 IN A 198.51.100.70", "ns2.sub.example.com. 3600 IN AAAA 2001:db8:2::70"}},
+	} {
+		checkResult(t, tc, z.Lookup(tc.Qname, tc.Qtype, nil))
+	}
+}
