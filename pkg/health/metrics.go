@@ -67,7 +67,10 @@ func (m *metrics) view(v *View, catChanged bool) {
 			if !os.Monitored {
 				continue
 			}
-			on := pv.addrs[i]
+			on := pv.names[i]
+			if on == "" {
+				on = pv.addrs[i]
+			}
 			m.originHealthy.WithLabelValues(name, on).Set(b2f(os.State == Healthy))
 		}
 	}

@@ -425,7 +425,11 @@ func (p *Prober) record(t *target, r Result) {
 				t.next = wall.Add(time.Duration(p.rnd.Int64N(int64(iv/10) + 1)))
 			}
 		}
-		heap.Push(&p.queue, t)
+		if t.index >= 0 {
+			heap.Fix(&p.queue, t.index) // recorded without the scheduler (tests, previews)
+		} else {
+			heap.Push(&p.queue, t)
+		}
 	}
 	urgent := p.urgent || (first && !p.isReady())
 	p.mu.Unlock()
@@ -537,14 +541,14 @@ func (p *Prober) buildLocked() *View {
 	now := p.now()
 	v := &View{gen: p.gen, at: now, pools: make(map[string]*poolView, len(p.pools)), order: make([]string, 0, len(p.pools))}
 	for _, pd := range p.pools {
-		pv := &poolView{id: pd.id, name: pd.name, origins: make([]OriginStatus, len(pd.origins)), addrs: make([]string, len(pd.origins))}
+		pv := &poolView{id: pd.id, name: pd.name, origins: make([]OriginStatus, len(pd.origins)), addrs: make([]string, len(pd.origins)), names: make([]string, len(pd.origins))}
 		st := PoolStatus{Monitored: pd.monitored, Enabled: pd.enabled, MinimumOrigins: pd.min}
 		known := 0
 		var rttSum float64
 		rttN := 0
 		for i, o := range pd.origins {
 			ost := OriginStatus{Enabled: model.Bool(o.Enabled, true)}
-			pv.addrs[i] = o.Address
+			pv.addrs[i], pv.names[i] = o.Address, o.Name
 			if ost.Enabled {
 				st.EnabledOrigins++
 			}

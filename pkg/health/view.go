@@ -77,6 +77,7 @@ type poolView struct {
 	status   PoolStatus
 	origins  []OriginStatus
 	addrs    []string
+	names    []string
 	rttMS    float64
 	rttOK    bool
 }
