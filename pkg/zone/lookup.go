@@ -29,8 +29,9 @@ func (k Kind) String() string {
 	return "servfail"
 }
 
-// MaxChain is the most CNAME records a lookup follows inside the zone.
-const MaxChain = 8
+// MaxChain is the most CNAME records a lookup follows inside the zone, as Knot: after that
+// many the next name is answered only if it is not a CNAME itself.
+const MaxChain = 5
 
 // Result is the outcome of a Lookup: the sections of the reply, its rcode and AA flag.
 // The slices and records may be shared with the zone (read-only; see the package doc).
@@ -103,7 +104,7 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 	res.AA = true
 	owner := qname
 	var seen [MaxChain + 1]*node
-	for hop := 0; ; hop++ {
+	for hop := 0; hop <= MaxChain; hop++ {
 		m := z.find(lname, qtype)
 		if m.cut != nil {
 			ns := m.cut.set(dns.TypeNS)
@@ -123,11 +124,13 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 		}
 		seen[hop] = n
 
+		before := len(res.Answer)
 		target, done := z.answerAt(&res, n, owner, qtype, dyn, m.wild)
 		if done {
 			return res
 		}
-		if hop == MaxChain-1 {
+		if hop == MaxChain {
+			res.Answer = res.Answer[:before] // one CNAME too many: the chain ends before it
 			return res
 		}
 		owner = target
@@ -136,6 +139,7 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 			return res // the chain leaves the zone; the resolver follows it
 		}
 	}
+	return res
 }
 
 // answerAt fills res from node n for owner. It returns done=false with the CNAME target

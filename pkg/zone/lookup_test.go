@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,26 @@ var lookupCases = []Case{
 	{Qname: "tosub.example.test.", Qtype: dns.TypeA, Kind: Delegation, AA: true,
 		Answer: []string{"tosub.example.test. 3600 IN CNAME host.sub.example.test."}, Ns: subReferral, Extra: subGlue},
 
+	{Qname: "towild.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
+		Answer: []string{"towild.example.test. 3600 IN CNAME x.wcname.example.test.", "x.wcname.example.test. 3600 IN CNAME www.example.test.", "www.example.test. 3600 IN A 192.0.2.10"}},
+	// Chains: at most MaxChain CNAMEs; the name after them answers unless it is a CNAME.
+	{Qname: "c1.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
+		Answer: chain(1, 5)},
+	{Qname: "c6.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
+		Answer: append(chain(6, 10), "c11.example.test. 3600 IN A 192.0.2.111")},
+	{Qname: "c6.example.test.", Qtype: dns.TypeMX, Kind: NoData, AA: true,
+		Answer: chain(6, 10), Ns: []string{soaNeg}},
+	{Qname: "x.alias.example.test.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Kind: NXDomain, AA: true, Ns: []string{soaNeg}},
+	{Qname: "x.www.example.test.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Kind: NXDomain, AA: true, Ns: []string{soaNeg}},
+
+	// Additional records: from a wildcard (owner = the target) and from glue.
+	{Qname: "mxwild.example.test.", Qtype: dns.TypeMX, Kind: Success, AA: true,
+		Answer: []string{"mxwild.example.test. 3600 IN MX 10 host.wild.example.test."},
+		Extra:  []string{"host.wild.example.test. 3600 IN A 192.0.2.100"}},
+	{Qname: "mxglue.example.test.", Qtype: dns.TypeMX, Kind: Success, AA: true,
+		Answer: []string{"mxglue.example.test. 3600 IN MX 10 ns.sub.example.test."},
+		Extra:  []string{"ns.sub.example.test. 3600 IN A 192.0.2.70", "ns.sub.example.test. 3600 IN AAAA 2001:db8::70"}},
+
 	// Delegations.
 	{Qname: "sub.example.test.", Qtype: dns.TypeA, Kind: Delegation, Ns: subReferral, Extra: subGlue},
 	{Qname: "SUB.example.test.", Qtype: dns.TypeNS, Kind: Delegation, Ns: subReferral, Extra: subGlue},
@@ -143,6 +164,15 @@ var lookupCases = []Case{
 	// Names outside the zone.
 	{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused, Kind: ServFail},
 	{Qname: "xexample.test.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused, Kind: ServFail},
+}
+
+// chain returns the records cFROM → cFROM+1 … cTO → cTO+1 of the test zone.
+func chain(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("c%d.example.test. 3600 IN CNAME c%d.example.test.", i, i+1))
+	}
+	return out
 }
 
 func loadTestZone(t testing.TB) *Zone {

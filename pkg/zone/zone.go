@@ -446,18 +446,35 @@ func (z *Zone) additional(rrs []dns.RR) []dns.RR {
 			continue
 		}
 		seen = append(seen, lt)
-		n := z.nodes[lt]
+		n, wild := z.addressNode(lt)
 		if n == nil || n.marked {
 			continue
 		}
-		if s := n.set(dns.TypeA); s != nil {
-			out = append(out, s.rrs...)
-		}
-		if s := n.set(dns.TypeAAAA); s != nil {
-			out = append(out, s.rrs...)
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			if s := n.set(t); s != nil {
+				out = appendOwned(out, s.rrs, n.name, target, wild)
+			}
 		}
 	}
 	return slices.Clip(out)
+}
+
+// addressNode returns the node whose A/AAAA records answer for the lowercase name lt in
+// additional processing: the name itself (glue below a delegation included) or, as Knot,
+// the wildcard of its closest encloser outside delegations.
+func (z *Zone) addressNode(lt string) (n *node, wild bool) {
+	if n := z.nodes[lt]; n != nil {
+		return n, false
+	}
+	for lp := parentOf(lt); lp != ""; lp = parentOf(lp) {
+		if ce := z.nodes[lp]; ce != nil {
+			if ce.wild == nil || z.cutAbove(lp) != nil {
+				return nil, false
+			}
+			return ce.wild, true
+		}
+	}
+	return nil, false
 }
 
 // WithMarks returns a copy of z in which the given names (fully qualified; "*." first label
