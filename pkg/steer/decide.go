@@ -46,6 +46,9 @@ type decider struct {
 	scope  int
 	all    bool // answer every eligible origin (Default)
 
+	lastScan     poolScan // the scan of the last pool usable() accepted
+	lastScanPool int      // its index + 1 (0: none)
+
 	keyDone bool
 	keyHash uint64
 	key     netip.Prefix
@@ -413,6 +416,9 @@ func (d *decider) usable(p int) bool {
 	sc := d.scan(p, false)
 	healthy := !pl.Monitored || sc.healthy >= pl.MinimumOrigins
 	ok := healthy && sc.ip+sc.host > 0
+	if ok {
+		d.lastScan, d.lastScanPool = sc, p+1
+	}
 	if tr := d.tr; tr != nil {
 		h := "not monitored (health ignored)"
 		if pl.Monitored {

@@ -3,7 +3,10 @@ package steer
 // origins fills out with the answer from pool p (rulings 1-5, 17).
 func (d *decider) origins(p int, fallback bool, out *Decision) {
 	pl := &d.s.Pools[p]
-	sc := d.scan(p, fallback)
+	sc := d.lastScan
+	if fallback || d.lastScanPool != p+1 {
+		sc = d.scan(p, fallback)
+	}
 	tr := d.tr
 
 	// Which origins answer: IP origins of the family, or hostnames when there are none (ruling

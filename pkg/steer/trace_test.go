@@ -2,6 +2,8 @@ package steer
 
 import (
 	"flag"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,4 +125,53 @@ func TestNoPanics(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecide drives Decide with arbitrary queries, health and randomness: it must never panic,
+// and an answer must only name eligible origins of the chosen pool.
+func FuzzDecide(f *testing.F) {
+	f.Add(uint8(0), uint16(1), []byte{192, 0, 2, 1}, []byte{198, 51, 100, 0}, uint8(24), uint64(0), uint64(1))
+	f.Add(uint8(1), uint16(28), []byte{0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, []byte{}, uint8(0), uint64(0xff), uint64(2))
+	geoLB := mlb("www.example.com", "geo", "eu", "us")
+	geoLB.CountryPools = map[string][]string{"DE": {"de", "eu"}}
+	geoLB.LocationStrategy.PreferECS = "always"
+	geoLB.Rules = []*model.Rule{{Condition: `ip.src.country eq "US"`, Overrides: model.RuleOverrides{SessionAffinity: "ip_cookie"}}}
+	pools := []model.Pool{
+		mpool("eu", true, worig("192.0.2.1", 0.7), worig("192.0.2.2", 0.3), orig("eu.example.net")),
+		mpool("us", true, orig("192.0.2.10"), orig("2001:db8::10")),
+		mpool("de", false, orig("192.0.2.20"), orig("192.0.2.21")),
+	}
+	pools[2].LoadShedding = &model.LoadShedding{DefaultPercent: 50, DefaultPolicy: "hash"}
+	s := mustCompile(f, catalog(pools, geoLB, mlb("r.example.com", "random", "eu", "us", "de"),
+		mlb("p.example.com", "proximity", "eu", "us", "de"), mlb("d.example.com", "dynamic_latency", "de", "us")))
+	f.Fuzz(func(t *testing.T, lb uint8, qtype uint16, src, ecs []byte, bits uint8, down, seed uint64) {
+		q := &Query{Name: "x.example.com.", Type: qtype}
+		q.Source, _ = netip.AddrFromSlice(src)
+		if a, ok := netip.AddrFromSlice(ecs); ok {
+			q.ECS, q.HasECS = netip.PrefixFrom(a, int(bits)), true
+		}
+		h := newHealth(s)
+		k := 0
+		for p := range h.state {
+			for o := range h.state[p] {
+				h.state[p][o] = State(down >> (2 * k) & 3 % 3)
+				k++
+			}
+		}
+		e := &Env{Geo: testGeo, Health: h, Rand: rand.NewPCG(seed, seed)}
+		var d Decision
+		s.Decide(int(lb%5), e, q, &d, nil)
+		if d.Kind == None {
+			return
+		}
+		if d.Pool < 0 || d.Pool >= len(s.Pools) || len(d.Origins) == 0 {
+			t.Fatalf("answer %+v", d)
+		}
+		for _, i := range d.Origins {
+			o := &s.Pools[d.Pool].Origins[i]
+			if !o.Enabled || o.Weight <= 0 {
+				t.Fatalf("ineligible origin %s", o.Name)
+			}
+		}
+	})
 }
