@@ -66,7 +66,7 @@
 //
 // # Evaluation cost
 //
-// Comparisons on fields as given cost a few nanoseconds. lower/upper, the full subdivision
+// A comparison on a field as given costs around ten nanoseconds. lower/upper, the full subdivision
 // code and the ECS address text are built in a pooled scratch buffer; eq, ne and in on
 // dns.rr.opt.client.addr compare parsed addresses instead of text.
 package rules

@@ -8,7 +8,8 @@ import (
 // String returns the condition in canonical form: English operators, literals as compared
 // (name literals normalised, see the package documentation), parentheses only where
 // precedence needs them. Compiling the result gives an equivalent expression with the same
-// String. An empty condition prints as "".
+// String, unless escapes made it longer than the 4096-byte limit. An empty condition prints
+// as "".
 func (e *Expr) String() string {
 	if e == nil || e.root == nil || e.root.kind == nTrue {
 		return ""
