@@ -95,6 +95,9 @@ func (z *Zone) find(lname []byte, qtype uint16) match {
 // a name outside it gets Kind ServFail with Rcode REFUSED. dyn answers load-balanced names
 // (nil: marks are ignored). See the package doc for the choices made.
 func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
+	if !dns.IsFqdn(qname) {
+		qname = dns.Fqdn(qname) // owner names in answers must be fully qualified
+	}
 	var buf [maxName]byte
 	lname := lower(buf[:0], qname)
 	if !isSubdomain(lname, z.lorigin) || z.apex == nil {

@@ -33,15 +33,16 @@ func Parse(origin string, r io.Reader, filename string) (*Zone, error) {
 	}
 	t := &tracker{}
 	top := t.wrap(r, filename)
-	parseName := filename
-	zp := dns.NewZoneParser(top, dns.Fqdn(origin), parseName)
-	if filename != "" {
+	var zp *dns.ZoneParser
+	if filename == "" {
+		zp = dns.NewZoneParser(top, dns.Fqdn(origin), "")
+	} else {
 		abs, err := filepath.Abs(filename)
 		if err != nil {
 			return nil, Errors{{File: filename, Msg: err.Error()}}
 		}
 		// The parser joins $INCLUDE paths to the directory of its file name and hands them,
-		// without the leading slash, to this FS; an absolute name makes that unambiguous.
+		// without the leading slash, to includeFS; an absolute name makes that unambiguous.
 		zp = dns.NewZoneParser(top, dns.Fqdn(origin), abs)
 		t.dir, t.userDir = filepath.Dir(abs), filepath.Dir(filename)
 		zp.SetIncludeAllowed(true)

@@ -15,13 +15,17 @@
 //
 //   - Owner names of answers at the query name keep the query's spelling (0x20 case).
 //   - Positive answers are minimal: no NS in the authority section. Additional A/AAAA are
-//     given for in-zone targets of NS, MX and SRV records (glue below delegations included).
+//     given for in-zone targets of NS, MX and SRV records, from glue below delegations and
+//     from wildcards too (owner = the target). Targets that are load-balanced names are left
+//     out of the additional section (the zone's addresses there are not what the load
+//     balancer answers; the resolver asks), and Dynamic is not called for them.
 //   - NODATA and NXDOMAIN carry the SOA with TTL min(SOA TTL, MINIMUM) (RFC 2308 §3).
-//   - A CNAME chain inside the zone is followed; a name seen twice ends it (the answer holds
-//     the chain, NOERROR), and so does a chain longer than MaxChain. A chain ending at a name
-//     that does not exist answers NXDOMAIN with the chain (RFC 6604), one ending at a name
-//     without the type answers NODATA with the chain and the SOA, one entering a delegation
-//     answers the chain plus the referral with AA set (Kind Delegation, AA true).
+//   - A CNAME chain inside the zone is followed for at most MaxChain (5) CNAMEs; the name
+//     after them is answered unless it is a CNAME too. A name seen twice ends the chain (the
+//     answer holds the chain, NOERROR). A chain ending at a name that does not exist answers
+//     NXDOMAIN with the chain (RFC 6604), one ending at a name without the type answers
+//     NODATA with the chain and the SOA, one entering a delegation answers the chain plus the
+//     referral with AA set (Kind Delegation, AA true).
 //   - Referrals (no AA) carry the NS set in authority and the A/AAAA of every NS target in
 //     the zone in additional; NS queries at a delegation get the referral; DS queries at a
 //     delegation are answered from this (parent) side: the DS set, or NODATA.
@@ -30,6 +34,14 @@
 //     it is the CNAME, not followed.
 //   - A wildcard answer uses the query name as owner; wildcards match any number of labels
 //     below their parent; existing names (including empty non-terminals) block them.
+//   - A name outside the zone gets Kind ServFail with Rcode REFUSED (Set.Find comes first).
+//
+// Load-balanced names (WithMarks, ruling 21): a marked node — the exact name, or the
+// wildcard node that matched — is offered to Dynamic.Answer first; what it owns is the
+// answer (a CNAME it returns is followed in the zone like a zone CNAME), what it does not
+// own comes from the zone data at the node. An existing unmarked name is never answered by a
+// wildcard load balancer. ANY at a marked node is the load balancer's A answer, or the
+// zone's minimal answer when that is empty.
 package zone
 
 import (
@@ -50,7 +62,6 @@ type Zone struct {
 	negNs   []dns.RR // the SOA with the negative TTL, for NODATA/NXDOMAIN
 	nodes   map[string]*node
 	records []dns.RR // every record in load order, SOA first
-	marks   map[string]int
 }
 
 // node is one name of the tree. Empty non-terminals are nodes without sets.
@@ -271,7 +282,6 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 
 	// Marks (load-balanced names).
 	if len(marks) > 0 {
-		z.marks = make(map[string]int, len(marks))
 		names := make([]string, 0, len(marks))
 		for name := range marks {
 			names = append(names, name)
@@ -293,7 +303,6 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 				z.nodes[lname] = n
 			}
 			n.marked, n.mark = true, marks[name]
-			z.marks[lname] = marks[name]
 		}
 	}
 
@@ -480,7 +489,8 @@ func (z *Zone) addressNode(lt string) (n *node, wild bool) {
 // WithMarks returns a copy of z in which the given names (fully qualified; "*." first label
 // for wildcard load balancers) are marked nodes: Lookup hands them to its Dynamic. Names
 // that do not exist are added (with the empty non-terminals above them). A name outside the
-// zone, or at or below a delegation point, is an error. z itself is not changed.
+// zone, or at or below a delegation point, is an error. z itself is not changed; marks z
+// already had are replaced, not added to.
 func (z *Zone) WithMarks(marks map[string]int) (*Zone, error) {
 	return build(z.origin, z.records, nil, z.origin, marks)
 }
