@@ -37,6 +37,8 @@
 //     (`_service._proto.`); an MX LB by hostname-only origins marked as mail exchangers (an
 //     smtp monitor, or port 25 everywhere). Each owns only its type, so A/AAAA at a mail
 //     domain's apex stay zone data.
+//   - One CNAME among several eligible hostnames: by the pool's origin policy (hash: rendezvous
+//     hashing of the client key; otherwise drawn by weight, uniformly when weights are equal).
 //   - SRV answers carry every eligible target (the SRV weight field does the weighting,
 //     ruling 5), rotated; ip_cookie still narrows them to one. MX answers follow ruling 2.
 //   - A CNAME query gets the CNAME when the chosen pool has no eligible IP origin of either

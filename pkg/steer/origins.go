@@ -77,10 +77,7 @@ func (d *decider) origins(p int, fallback bool, out *Decision) {
 		if tr != nil && len(o) > 1 {
 			tr.add("equal weights: all eligible origins, order rotated")
 		}
-	case equal: // one CNAME among equals: uniformly at random (ruling 1 with ruling 2)
-		d.rotate(o)
-		out.Origins = o[:1]
-	case pl.OriginPolicy == OriginHash:
+	case pl.OriginPolicy == OriginHash: // also picks the one CNAME among equals
 		out.Origins = d.pickHash(p, o, "origin_steering hash")
 	default:
 		out.Origins = d.pickRandom(p, o)
@@ -156,7 +153,7 @@ func (d *decider) pickRandom(p int, o []int) []int {
 		}
 	}
 	if d.tr != nil {
-		d.tr.addf("weights differ: one origin drawn by weight (origin_steering %s): %s", pl.OriginPolicy, pl.Origins[pick].Name)
+		d.tr.addf("one origin drawn by weight (origin_steering %s): %s", pl.OriginPolicy, pl.Origins[pick].Name)
 	}
 	o[0] = pick
 	return o[:1]
