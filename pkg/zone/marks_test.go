@@ -40,6 +40,7 @@ const (
 	lbMX
 	lbExt
 	lbMail
+	lbAlias
 )
 
 var testMarks = map[string]int{
@@ -52,6 +53,7 @@ var testMarks = map[string]int{
 	"lbmx.example.test.":      lbMX,
 	"LBext.example.test.":     lbExt,
 	"mail.example.test.":      lbMail,
+	"alias.example.test.":     lbAlias,
 }
 
 var testLB = fakeLB{
@@ -64,6 +66,7 @@ var testLB = fakeLB{
 	lbMX:      {dns.TypeMX: {"10 mail.example.test.", "20 sip.example.test."}},
 	lbExt:     {dns.TypeA: {"CNAME origin.example.org."}},
 	lbMail:    {dns.TypeA: {"203.0.113.25"}},
+	lbAlias:   {dns.TypeA: {"198.51.100.9"}},
 }
 
 func TestWithMarks(t *testing.T) {
@@ -86,8 +89,14 @@ func TestWithMarks(t *testing.T) {
 			Answer: []string{"www.example.test. 30 IN A 198.51.100.1"}},
 		{Qname: "www.example.test.", Qtype: dns.TypeMX, Kind: NoData, AA: true, Ns: []string{soaNeg}},
 		// A zone CNAME into an LB name is followed into the LB.
+		{Qname: "chain2.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
+			Answer: []string{"chain2.example.test. 3600 IN CNAME www.example.test.", "www.example.test. 30 IN A 198.51.100.1"}},
+		// An LB beats a zone CNAME at its name for what it owns; for the rest the zone data
+		// (the CNAME) answers, as it would without the LB.
 		{Qname: "alias.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
-			Answer: []string{"alias.example.test. 3600 IN CNAME www.example.test.", "www.example.test. 30 IN A 198.51.100.1"}},
+			Answer: []string{"alias.example.test. 30 IN A 198.51.100.9"}},
+		{Qname: "alias.example.test.", Qtype: dns.TypeTXT, Kind: Success, AA: true,
+			Answer: []string{"alias.example.test. 3600 IN CNAME www.example.test.", `www.example.test. 3600 IN TXT "web"`}},
 		// An LB CNAME to a zone name is followed like a zone CNAME (here into another LB).
 		{Qname: "lbcname.example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
 			Answer: []string{"lbcname.example.test. 30 IN CNAME www.example.test.", "www.example.test. 30 IN A 198.51.100.1"}},
