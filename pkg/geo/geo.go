@@ -48,12 +48,16 @@ type Config struct {
 
 // Location is what the databases know about an address.
 type Location struct {
-	Country     string // ISO 3166-1 alpha-2, e.g. "US"; "" when unknown
-	Subdivision string // ISO 3166-2 code without the country prefix ("CA"); always set for US/CA when known
+	Country string // ISO 3166-1 alpha-2, e.g. "US"; "" when unknown
+	// Subdivision is the ISO 3166-2 code without the country prefix: "CA" for California.
+	// For the US and Canada it is always a code region knows (names in ip-location-db files
+	// are mapped); elsewhere it is the MaxMind subdivisions[0].iso_code as stored ("ENG"),
+	// and "" for ip-location-db files (their state1 is a name, not a code).
+	Subdivision string
 	Region      string // Cloudflare region code through the DB's region table; "" when unknown
 	Continent   string // AF AN AS EU NA OC SA; "" when unknown
 	Lat, Lon    float64
-	HasCoords   bool   // Lat/Lon are meaningful
+	HasCoords   bool   // Lat/Lon are meaningful (both present, in range, and not exactly 0,0)
 	ASN         uint32 // 0 when unknown
 	// Prefix is the database network that matched: the city database's when a city record
 	// matched, else the ASN database's. Its length is the ECS scope for answers that used
@@ -85,20 +89,20 @@ type FileInfo struct {
 func Open(cfg Config) (*DB, error) {
 	table, err := region.NewTable(cfg.Regions)
 	if err != nil {
-		return nil, fmt.Errorf("geoip regions: %w", err)
+		return nil, fmt.Errorf("geoip.regions: %w", err)
 	}
 	db := &DB{table: table}
 	for i, path := range cfg.City {
 		f, err := openFile(path, "city")
 		if err != nil {
-			return nil, fmt.Errorf("geoip city[%d]: %w", i, err)
+			return nil, fmt.Errorf("geoip.city[%d]: %w", i, err)
 		}
 		db.city = append(db.city, f)
 	}
 	if cfg.ASN != "" {
 		f, err := openFile(cfg.ASN, "asn")
 		if err != nil {
-			return nil, fmt.Errorf("geoip asn: %w", err)
+			return nil, fmt.Errorf("geoip.asn: %w", err)
 		}
 		db.asn = f
 	}

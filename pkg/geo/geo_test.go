@@ -169,7 +169,7 @@ func TestRegionOverrides(t *testing.T) {
 		t.Error("Table() does not carry the overrides")
 	}
 	_, err := geo.Open(geo.Config{Regions: map[string]string{"MX": "NOWHERE"}})
-	if err == nil || !strings.Contains(err.Error(), "geoip regions") || !strings.Contains(err.Error(), "NOWHERE") {
+	if err == nil || !strings.Contains(err.Error(), "geoip.regions") || !strings.Contains(err.Error(), "NOWHERE") {
 		t.Errorf("bad override: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestOpenErrors(t *testing.T) {
 		{"truncated", geo.Config{City: []string{write("trunc.mmdb", data[:len(data)/2])}}, "not a readable MaxMind DB"},
 		{"asn as city", geo.Config{City: []string{asn}}, "is an ASN database"},
 		{"city as asn", geo.Config{ASN: good}, "not an ASN database"},
-		{"second city", geo.Config{City: []string{good, filepath.Join(dir, "nope.mmdb")}}, "geoip city[1]"},
+		{"second city", geo.Config{City: []string{good, filepath.Join(dir, "nope.mmdb")}}, "geoip.city[1]"},
 	}
 	for _, c := range cases {
 		_, err := geo.Open(c.cfg)
@@ -316,5 +316,29 @@ func BenchmarkLookup(b *testing.B) {
 func BenchmarkDistance(b *testing.B) {
 	for b.Loop() {
 		geo.Distance(37.4, -122.1, 51.51, -0.13)
+	}
+}
+
+// TestCloseDuringLookups is the reload pattern: lookups on the old DB keep running while it
+// is closed; they must neither race nor crash.
+func TestCloseDuringLookups(t *testing.T) {
+	path := geotest.Default(t)
+	old := open(t, geo.Config{City: []string{path}})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5000 {
+				if loc, ok := old.Lookup(netip.MustParseAddr("127.0.3.3")); ok && loc.Country != "DE" {
+					t.Errorf("wrong answer %+v", loc)
+					return
+				}
+			}
+		})
+	}
+	fresh := open(t, geo.Config{City: []string{path}})
+	old.Close()
+	wg.Wait()
+	if loc, ok := fresh.Lookup(netip.MustParseAddr("127.0.3.3")); !ok || loc.Country != "DE" {
+		t.Errorf("new DB: %+v %v", loc, ok)
 	}
 }
