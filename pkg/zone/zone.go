@@ -13,7 +13,11 @@
 // Where the RFCs leave a choice the package does what Knot DNS 3.2 does (checked against a
 // real knotd on the test zone in testdata/example.test.zone):
 //
-//   - Owner names of answers at the query name keep the query's spelling (0x20 case).
+//   - Owner names of answers at the query name keep the query's spelling (0x20 case). Other
+//     names keep the zone's spelling. (Knot's name compression also respells every name
+//     ending in a suffix of the query name — SOA owner, NS targets, glue — in the query's
+//     case; names are case-insensitive, RFC 4343, so a differential test against Knot must
+//     compare those names case-insensitively.)
 //   - Positive answers are minimal: no NS in the authority section. Additional A/AAAA are
 //     given for in-zone targets of NS, MX and SRV records, from glue below delegations and
 //     from wildcards too (owner = the target). Targets that are load-balanced names are left
