@@ -39,3 +39,17 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+func TestCountryNames(t *testing.T) {
+	if len(countryNameIndex) != len(countryIndex) {
+		t.Errorf("%d names for %d countries", len(countryNameIndex), len(countryIndex))
+	}
+	for _, cc := range Countries() {
+		if CountryName(cc) == "" {
+			t.Errorf("no name for %s", cc)
+		}
+	}
+	if CountryName("GB") != "United Kingdom" || CountryName("ZZ") != "" {
+		t.Error("CountryName")
+	}
+}
