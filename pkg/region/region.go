@@ -9,8 +9,19 @@
 // with or without its country prefix: "CA" and "US-CA" both name California when the
 // country is "US".
 //
-// The default table (how every country is assigned, and how the US and Canada are split)
-// is documented beside the data: m49 in countries.go and subdivision in subdivisions.go.
+// # The default table
+//
+// Countries are assigned by UN M49 sub-region: Northern, Western and Southern Europe → WEU;
+// Eastern Europe and Central Asia → EEU; Western Asia (with Cyprus and the Caucasus) and
+// Iran → ME; the rest of Southern Asia → SAS; South-eastern Asia → SEAS; Eastern Asia →
+// NEAS; Northern Africa → NAF; Sub-Saharan Africa → SAF; Central America (with Mexico),
+// the Caribbean, Bermuda, Greenland, St Pierre and Miquelon → ENAM; the Southern Cone (AR CL
+// PY UY) and the South Atlantic islands → SSAM; the rest of South America (with Brazil) →
+// NSAM; Oceania and Antarctica → OC. US states and Canadian provinces are split at the
+// Mountain/Central time-zone boundary: Pacific and Mountain (with AK, HI, YT, NT) → WNAM,
+// Central and east → ENAM; Puerto Rico and the U.S. Virgin Islands → ENAM, the Pacific
+// territories → OC; a US or CA address without a known subdivision → ENAM. The details are
+// beside the data (m49 in countries.go, subdivision in subdivisions.go).
 package region
 
 import (
