@@ -1,0 +1,494 @@
+// Package app is lbdns's control plane: it loads the config file and zones, opens the store
+// and the GeoIP database, runs the prober, builds serving snapshots and publishes them through
+// one atomic pointer, and runs the DNS, API and metrics listeners. Every writer — reload, API
+// write, health change — goes through one mutex here, so snapshots are built one at a time
+// from a consistent set of inputs; the query path never takes that lock.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/lbdns/lbdns/pkg/api"
+	"github.com/lbdns/lbdns/pkg/config"
+	"github.com/lbdns/lbdns/pkg/geo"
+	"github.com/lbdns/lbdns/pkg/health"
+	"github.com/lbdns/lbdns/pkg/model"
+	"github.com/lbdns/lbdns/pkg/region"
+	"github.com/lbdns/lbdns/pkg/server"
+	"github.com/lbdns/lbdns/pkg/snapshot"
+	"github.com/lbdns/lbdns/pkg/store"
+	"github.com/lbdns/lbdns/pkg/zone"
+)
+
+// Options are the app's injected dependencies.
+type Options struct {
+	Log     zerolog.Logger
+	Version string
+}
+
+// App is one running lbdns instance.
+type App struct {
+	path string
+	opts Options
+	log  zerolog.Logger
+	reg  *prometheus.Registry
+
+	snap atomic.Pointer[snapshot.Snapshot]
+
+	pubMu   sync.Mutex // serialises publish: build, swap, prober update
+	mu      sync.Mutex // guards the build inputs below; health changes take only this
+	cfg     *config.Config
+	zones   []*zone.Zone
+	geo     *geo.DB
+	regions *region.Table
+	catalog *model.Catalog
+	view    *health.View
+
+	store   *store.Store
+	backend *api.MemoryBackend
+	prober  *health.Prober
+	dns     *server.Server
+
+	ready    atomic.Bool
+	reloads  *prometheus.CounterVec
+	zonesGau prometheus.Gauge
+}
+
+// ProblemsError is the error of a config file, a zone file or a GeoIP database that does not
+// load: every problem found, for `check` and for a refused start or reload.
+type ProblemsError struct {
+	File     string         // the config file
+	Problems model.Problems // with field paths (and lines) of the config file
+	Zone     []string       // zone file problems, each "file:line: message"
+}
+
+func (e ProblemsError) Error() string {
+	var b strings.Builder
+	e.Format(&b)
+	return strings.TrimSpace(b.String())
+}
+
+// Format writes one line per problem.
+func (e ProblemsError) Format(w io.Writer) {
+	config.FormatProblems(w, e.File, e.Problems)
+	for _, z := range e.Zone {
+		fmt.Fprintln(w, z)
+	}
+}
+
+// HasErrors reports whether anything besides warnings was found.
+func (e ProblemsError) HasErrors() bool { return e.Problems.HasErrors() || len(e.Zone) > 0 }
+
+// loaded is what the config file names, read and checked.
+type loaded struct {
+	cfg     *config.Config
+	zones   []*zone.Zone
+	geo     *geo.DB
+	regions *region.Table
+}
+
+func (l *loaded) close() {
+	if l.geo != nil {
+		l.geo.Close()
+	}
+}
+
+// load reads the config, the zone files and the GeoIP database. Warnings come back with a nil
+// error; any error comes back as a ProblemsError listing every problem found.
+func load(path string) (*loaded, ProblemsError) {
+	pe := ProblemsError{File: path}
+	cfg, ps := config.Load(path)
+	pe.Problems = ps
+	if cfg == nil || ps.HasErrors() {
+		return nil, pe
+	}
+	l := &loaded{cfg: cfg}
+	for _, zc := range cfg.Zones {
+		if zc.File == "" {
+			continue // secondary zone: filled by transfers
+		}
+		z, err := zone.Load(zc.Name, zc.File)
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					pe.Zone = append(pe.Zone, line)
+				}
+			}
+			continue
+		}
+		l.zones = append(l.zones, z)
+	}
+	var overrides map[string]string
+	if cfg.GeoIP != nil {
+		overrides = cfg.GeoIP.Regions
+	}
+	tbl, err := region.NewTable(overrides)
+	if err != nil {
+		pe.Problems = append(pe.Problems, model.Problem{Path: "geoip.regions", Msg: err.Error()})
+	}
+	l.regions = tbl
+	if cfg.GeoIP != nil && (len(cfg.GeoIP.City) > 0 || cfg.GeoIP.ASN != "") {
+		db, err := geo.Open(geo.Config{City: cfg.GeoIP.City, ASN: cfg.GeoIP.ASN, Regions: cfg.GeoIP.Regions})
+		if err != nil {
+			pe.Problems = append(pe.Problems, model.Problem{Path: "geoip", Msg: err.Error()})
+		} else {
+			l.geo = db
+		}
+	}
+	if pe.HasErrors() {
+		l.close()
+		return nil, pe
+	}
+	return l, pe
+}
+
+func (l *loaded) regionsFunc() func(country, subdivision string) string {
+	if l.regions == nil {
+		return nil
+	}
+	return l.regions.Of
+}
+
+// Check validates a config file, its zones, its GeoIP files and the load balancers compiled
+// against the zones. The result holds every problem, warnings included.
+func Check(path string) ProblemsError {
+	l, pe := load(path)
+	if l == nil {
+		return pe
+	}
+	defer l.close()
+	if _, err := snapshot.Build(snapshot.Input{Zones: l.zones, Catalog: l.cfg.Catalog(), PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()}); err != nil {
+		pe.Problems = append(pe.Problems, model.Problem{Path: "load_balancers", Msg: err.Error()})
+	}
+	return pe
+}
+
+// New loads the config and everything it names, opens the store and builds the first
+// snapshot. It binds nothing: a config or zone error returns before any socket is opened.
+func New(path string, o Options) (*App, error) {
+	l, pe := load(path)
+	if l == nil {
+		return nil, pe
+	}
+	for _, p := range pe.Problems {
+		o.Log.Warn().Str("config", path).Msg(p.String())
+	}
+	a := &App{path: path, opts: o, log: o.Log, reg: prometheus.NewRegistry(),
+		cfg: l.cfg, zones: l.zones, geo: l.geo, regions: l.regions}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lbdns", Name: "reloads_total", Help: "Config reloads (SIGHUP) by result."}, []string{"result"})
+	a.zonesGau = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "lbdns", Name: "zones_loaded", Help: "Zones currently served."})
+	a.reg.MustRegister(a.reloads, a.zonesGau)
+	a.reloads.WithLabelValues("success")
+	a.reloads.WithLabelValues("failure")
+
+	a.prober = health.New(health.Options{
+		Log:           a.log.With().Str("component", "health").Logger(),
+		Registerer:    a.reg,
+		DataDir:       a.cfg.DataDir,
+		Notifications: notifications(a.cfg),
+		Region:        a.cfg.Server.PoP.Region,
+	})
+	a.catalog = a.cfg.Catalog()
+	if a.cfg.DataDir != "" {
+		st, err := store.Open(a.cfg.DataDir)
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("data_dir: %w", err)
+		}
+		a.store = st
+		// The backend combines the file's objects with the stored ones, validates them
+		// together and calls publish: that sets a.catalog and the first snapshot.
+		b, err := api.NewMemoryBackend(api.MemoryConfig{
+			Store:   st,
+			File:    *a.cfg.Catalog(),
+			Zones:   api.ZonesFromNames(a.cfg.ZoneNames()...),
+			Publish: a.publish,
+			Health:  a.apiHealth,
+			Probe:   a.apiProbe,
+			Events:  a.apiEvents,
+			Regions: a.regions,
+			Log:     a.log.With().Str("component", "api").Logger(),
+		})
+		if err != nil {
+			st.Close()
+			l.close()
+			return nil, err
+		}
+		a.backend = b
+	}
+	if a.snap.Load() == nil {
+		if err := a.publish(*a.catalog); err != nil {
+			a.closeStore()
+			l.close()
+			return nil, err
+		}
+	}
+	a.zonesGau.Set(float64(len(a.zones)))
+	return a, nil
+}
+
+func notifications(cfg *config.Config) []health.Notification {
+	out := make([]health.Notification, 0, len(cfg.Notifications))
+	for _, n := range cfg.Notifications {
+		out = append(out, health.Notification{Name: n.Name, Webhook: n.Webhook, Pools: n.Pools, EventSource: n.EventSource, NewHealth: n.NewHealth})
+	}
+	return out
+}
+
+// publish makes cat (file objects plus API-created ones, normalised and resolved) live:
+// it validates it against the zones, builds a snapshot, swaps it in and hands the new
+// objects to the prober. It is the API backend's publish hook, so an API write returns only
+// after DNS answers follow it (ruling 30).
+func (a *App) publish(cat model.Catalog) error {
+	a.pubMu.Lock()
+	defer a.pubMu.Unlock()
+	a.mu.Lock()
+	if ps := cat.Validate(a.cfg.ZoneNames()); ps.HasErrors() {
+		a.mu.Unlock()
+		return ps.Err()
+	}
+	s, err := a.buildLocked(&cat)
+	if err != nil {
+		a.mu.Unlock()
+		return err
+	}
+	a.catalog = &cat
+	a.snap.Store(s)
+	a.mu.Unlock()
+	// The prober may publish a new view (onHealth) from inside Update: a.mu is not held here.
+	a.prober.Update(&cat)
+	return nil
+}
+
+// buildLocked compiles the current inputs with catalog cat into a snapshot. a.mu is held.
+func (a *App) buildLocked(cat *model.Catalog) (*snapshot.Snapshot, error) {
+	var regions func(string, string) string
+	if a.regions != nil {
+		regions = a.regions.Of
+	}
+	return snapshot.Build(snapshot.Input{
+		Zones: a.zones, Catalog: cat, Health: a.view, Geo: a.geo,
+		PoP: a.cfg.Server.PoP, Regions: regions,
+	})
+}
+
+// onHealth publishes a snapshot with a new health view; zones and load balancers are reused.
+func (a *App) onHealth(v *health.View) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.view = v
+	cur := a.snap.Load()
+	next := *cur
+	next.Health = snapshot.NewDenseHealth(cur.Steer, v)
+	next.View = v
+	next.Gen = snapshot.NextGen()
+	a.snap.Store(&next)
+}
+
+// Reload re-reads the config file, zone files and GeoIP database and publishes a new
+// snapshot. On any error the running state is kept and the reason logged.
+func (a *App) Reload() {
+	if err := a.reload(); err != nil {
+		a.reloads.WithLabelValues("failure").Inc()
+		ev := a.log.Error().Str("config", a.path)
+		var pe ProblemsError
+		if errors.As(err, &pe) {
+			var lines []string
+			for _, p := range pe.Problems {
+				lines = append(lines, p.String())
+			}
+			ev = ev.Strs("problems", append(lines, pe.Zone...))
+		} else {
+			ev = ev.Err(err)
+		}
+		ev.Msg("reload failed; keeping the running configuration")
+		return
+	}
+	a.reloads.WithLabelValues("success").Inc()
+	a.log.Info().Str("config", a.path).Uint64("gen", a.snap.Load().Gen).Int("zones", len(a.zones)).Msg("reloaded")
+}
+
+func (a *App) reload() error {
+	l, pe := load(a.path)
+	if l == nil {
+		return pe
+	}
+	// The new inputs are swapped in under a.mu, then published like an API write (the
+	// backend validates the file's objects together with the stored ones); on failure the old
+	// inputs come back.
+	a.mu.Lock()
+	old := struct {
+		cfg     *config.Config
+		zones   []*zone.Zone
+		geo     *geo.DB
+		regions *region.Table
+	}{a.cfg, a.zones, a.geo, a.regions}
+	a.cfg, a.zones, a.geo, a.regions = l.cfg, l.zones, l.geo, l.regions
+	a.mu.Unlock()
+	restore := func() {
+		a.mu.Lock()
+		a.cfg, a.zones, a.geo, a.regions = old.cfg, old.zones, old.geo, old.regions
+		a.mu.Unlock()
+		l.close()
+	}
+	var err error
+	if a.backend != nil {
+		err = a.backend.Reload(*l.cfg.Catalog(), api.ZonesFromNames(l.cfg.ZoneNames()...))
+	} else {
+		err = a.publish(*l.cfg.Catalog())
+	}
+	if err != nil {
+		restore()
+		return err
+	}
+	a.zonesGau.Set(float64(len(l.zones)))
+	// The old GeoIP database may still be read by queries holding the previous snapshot; it
+	// is memory-mapped read-only, so it is left to the garbage collector rather than closed.
+	return nil
+}
+
+// Snapshot returns the snapshot being served.
+func (a *App) Snapshot() *snapshot.Snapshot { return a.snap.Load() }
+
+// Run serves until ctx is cancelled, then drains and returns nil. It starts the metrics
+// listener first (so /readyz can say "not ready"), then the prober, and binds DNS once the
+// first probe round is done or its time bound passed (ruling 8).
+func (a *App) Run(ctx context.Context) error {
+	defer a.closeStore()
+	var servers []*http.Server
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.Shutdown(sctx)
+		}
+	}()
+	if a.cfg.Metrics != nil && a.cfg.Metrics.Listen != "" {
+		s, err := a.serveHTTP(a.cfg.Metrics.Listen, a.metricsHandler(), "metrics")
+		if err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		servers = append(servers, s)
+	}
+
+	pctx, stopProber := context.WithCancel(context.Background())
+	proberDone := make(chan struct{})
+	a.prober.OnChange(a.onHealth)
+	go func() { defer close(proberDone); a.prober.Run(pctx) }()
+	defer func() { stopProber(); <-proberDone }()
+
+	select {
+	case <-a.prober.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	a.onHealth(a.prober.View())
+
+	dns, err := server.New(server.Options{
+		Listen:     a.cfg.Server.Listen,
+		Snapshots:  &a.snap,
+		Log:        a.log.With().Str("component", "dns").Logger(),
+		Registerer: a.reg,
+		UDPSockets: a.cfg.Server.UDPSockets,
+	})
+	if err != nil {
+		return err
+	}
+	if err := dns.Start(); err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	a.dns = dns
+	udp, tcp := dns.Addrs()
+	for _, ad := range append(udp, tcp...) {
+		a.log.Info().Str("addr", ad.String()).Str("net", ad.Network()).Msg("serving DNS")
+	}
+	if a.cfg.API != nil && a.cfg.API.Listen != "" && a.backend != nil {
+		h, err := api.New(api.Options{
+			AccountID: a.cfg.API.AccountID,
+			Tokens:    apiTokens(a.cfg),
+			Backend:   a.backend,
+			Log:       a.log.With().Str("component", "api").Logger(),
+			PoP:       a.cfg.Server.PoP.Code,
+		})
+		if err != nil {
+			_ = dns.Shutdown(context.Background())
+			return err
+		}
+		s, err := a.serveHTTP(a.cfg.API.Listen, h, "api")
+		if err != nil {
+			_ = dns.Shutdown(context.Background())
+			return fmt.Errorf("api.listen: %w", err)
+		}
+		servers = append(servers, s)
+	}
+	a.ready.Store(true)
+	a.log.Info().Str("version", a.opts.Version).Msg("ready")
+
+	<-ctx.Done()
+	a.ready.Store(false)
+	a.log.Info().Msg("draining")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := dns.Shutdown(sctx); err != nil {
+		a.log.Warn().Err(err).Msg("DNS drain")
+	}
+	return nil
+}
+
+func apiTokens(cfg *config.Config) []api.Token {
+	out := make([]api.Token, 0, len(cfg.API.Tokens))
+	for _, t := range cfg.API.Tokens {
+		out = append(out, api.Token{Name: t.Name, Secret: t.Secret, Scope: api.Scope(t.Scope)})
+	}
+	return out
+}
+
+func (a *App) serveHTTP(addr string, h http.Handler, what string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.Serve(ln) }()
+	a.log.Info().Str("addr", ln.Addr().String()).Str("listener", what).Msg("serving HTTP")
+	return s, nil
+}
+
+func (a *App) metricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !a.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: first health round in progress")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+func (a *App) closeStore() {
+	if a.store != nil {
+		a.store.Close()
+		a.store = nil
+	}
+}
