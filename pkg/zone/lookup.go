@@ -53,9 +53,11 @@ type Dynamic interface {
 
 // match is where a name leads in the tree.
 type match struct {
-	node *node // the exact node, or the wildcard node that matched; nil: no such name
-	wild bool
-	cut  *node // a delegation on the way: answer with a referral
+	node  *node // the exact node, or the wildcard node that matched; nil: no such name
+	wild  bool
+	cut   *node // a delegation on the way: answer with a referral
+	dname *node // a DNAME above the name (RFC 6672): substitute the suffix
+	split int   // with dname: where its owner starts in the name
 }
 
 // find descends from the apex to lname (lowercase, inside the zone).
@@ -87,6 +89,9 @@ func (z *Zone) find(lname []byte, qtype uint16) match {
 		if cur.cut && !(k == 0 && qtype == dns.TypeDS) {
 			return match{cut: cur}
 		}
+		if k > 0 && cur.set(dns.TypeDNAME) != nil {
+			return match{dname: cur, split: starts[k]}
+		}
 	}
 	return match{node: cur}
 }
@@ -114,6 +119,21 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 			res.Kind, res.Rcode, res.Ns, res.Extra = Delegation, dns.RcodeSuccess, ns.rrs, ns.extra
 			res.AA = len(res.Answer) > 0 // Knot keeps AA when a CNAME chain led here
 			return res
+		}
+		if m.dname != nil {
+			if hop == MaxChain {
+				return res // one CNAME too many: the chain ends before it
+			}
+			target, ok := z.synthesize(&res, m.dname, owner, string(lname[:m.split]))
+			if !ok || qtype == dns.TypeCNAME {
+				return res
+			}
+			owner = target
+			lname = lower(buf[:0], target)
+			if !isSubdomain(lname, z.lorigin) {
+				return res
+			}
+			continue
 		}
 		if m.node == nil {
 			res.Kind, res.Rcode, res.Ns = NXDomain, dns.RcodeNameError, z.negNs
@@ -143,6 +163,35 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 		}
 	}
 	return res
+}
+
+// synthesize answers owner below the DNAME at d (RFC 6672 §3.1): the DNAME (once per
+// answer, as Knot) and a CNAME from owner to prefix (owner's labels below d, lowercased as
+// Knot does) + the DNAME target. A result too long to be a name is YXDOMAIN.
+func (z *Zone) synthesize(res *Result, d *node, owner, prefix string) (string, bool) {
+	ds := d.set(dns.TypeDNAME)
+	dname := ds.rrs[0].(*dns.DNAME)
+	present := false
+	for _, rr := range res.Answer {
+		present = present || rr == ds.rrs[0]
+	}
+	if !present {
+		res.Answer = append(res.Answer, ds.rrs...)
+	}
+	target := prefix + dname.Target
+	if dname.Target == "." {
+		target = prefix
+	}
+	if _, ok := dns.IsDomainName(target); !ok {
+		res.Kind, res.Rcode = ServFail, dns.RcodeYXDomain
+		return "", false
+	}
+	res.Answer = append(res.Answer, &dns.CNAME{
+		Hdr:    dns.RR_Header{Name: owner, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dname.Hdr.Ttl},
+		Target: target,
+	})
+	res.Kind, res.Rcode = Success, dns.RcodeSuccess
+	return target, true
 }
 
 // answerAt fills res from node n for owner. It returns done=false with the CNAME target

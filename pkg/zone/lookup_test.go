@@ -363,3 +363,46 @@ func TestExampleZone(t *testing.T) {
 		checkResult(t, tc, z.Lookup(tc.Qname, tc.Qtype, nil))
 	}
 }
+
+func TestLookupDNAME(t *testing.T) {
+	z, err := Load("dname.test.", "testdata/dname.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const soa = "dname.test. 5 IN SOA ns.dname.test. h.dname.test. 1 2 3 4 5"
+	loop := []string{"loop.dname.test. 300 IN DNAME a.loop.dname.test."}
+	for i, b := 0, "b."; i < MaxChain; i, b = i+1, b+"a." {
+		loop = append(loop, fmt.Sprintf("%sloop.dname.test. 300 IN CNAME %sa.loop.dname.test.", b, b))
+	}
+	for _, tc := range []Case{
+		{Qname: "www.old.dname.test.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: []string{
+			"old.dname.test. 300 IN DNAME new.dname.test.",
+			"www.old.dname.test. 300 IN CNAME www.new.dname.test.",
+			"www.new.dname.test. 300 IN A 192.0.2.2"}},
+		{Qname: "Www.Old.dname.test.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: []string{
+			"old.dname.test. 300 IN DNAME new.dname.test.",
+			"Www.Old.dname.test. 300 IN CNAME www.new.dname.test.",
+			"www.new.dname.test. 300 IN A 192.0.2.2"}},
+		{Qname: "www.old.dname.test.", Qtype: dns.TypeCNAME, Kind: Success, AA: true, Answer: []string{
+			"old.dname.test. 300 IN DNAME new.dname.test.",
+			"www.old.dname.test. 300 IN CNAME www.new.dname.test."}},
+		{Qname: "www.old.dname.test.", Qtype: dns.TypeANY, Kind: Success, AA: true, Answer: []string{
+			"old.dname.test. 300 IN DNAME new.dname.test.",
+			"www.old.dname.test. 300 IN CNAME www.new.dname.test.",
+			"www.new.dname.test. 300 IN A 192.0.2.2"}},
+		{Qname: "old.dname.test.", Qtype: dns.TypeA, Kind: NoData, AA: true, Ns: []string{soa}},
+		{Qname: "old.dname.test.", Qtype: dns.TypeDNAME, Kind: Success, AA: true,
+			Answer: []string{"old.dname.test. 300 IN DNAME new.dname.test."}},
+		{Qname: "x.old.dname.test.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Kind: NXDomain, AA: true, Answer: []string{
+			"old.dname.test. 300 IN DNAME new.dname.test.",
+			"x.old.dname.test. 300 IN CNAME x.new.dname.test."}, Ns: []string{soa}},
+		{Qname: "www.ext.dname.test.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: []string{
+			"ext.dname.test. 300 IN DNAME example.org.",
+			"www.ext.dname.test. 300 IN CNAME www.example.org."}},
+		{Qname: "b.loop.dname.test.", Qtype: dns.TypeA, Kind: Success, AA: true, Answer: loop},
+	} {
+		t.Run(tc.Qname+"/"+dns.TypeToString[tc.Qtype], func(t *testing.T) {
+			checkResult(t, tc, z.Lookup(tc.Qname, tc.Qtype, nil))
+		})
+	}
+}

@@ -38,6 +38,10 @@
 //     it is the CNAME, not followed.
 //   - A wildcard answer uses the query name as owner; wildcards match any number of labels
 //     below their parent; existing names (including empty non-terminals) block them.
+//   - DNAME (RFC 6672): a name below a DNAME gets the DNAME (once) and a synthesised CNAME
+//     (TTL of the DNAME; the substituted labels lowercased, as Knot), followed like a CNAME
+//     (also for ANY; a CNAME query stops there) and counted in MaxChain; a substitution too
+//     long for a name answers YXDOMAIN (Kind ServFail). Data below a DNAME is a load error.
 //   - A name outside the zone gets Kind ServFail with Rcode REFUSED (Set.Find comes first).
 //
 // Load-balanced names (WithMarks, ruling 21): a marked node — the exact name, or the
@@ -273,6 +277,14 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 				report(i, "CNAME and other data at %s (%s)", h.Name, strings.Join(other, ", "))
 			}
 		}
+		if h.Rrtype == dns.TypeDNAME {
+			if s := n.set(dns.TypeDNAME); len(s.rrs) > 1 && s.rrs[0] != rr {
+				report(i, "more than one DNAME at %s", h.Name)
+			}
+		}
+		if d := z.dnameAbove(lname); d != nil {
+			report(i, "%s %s is occluded by the DNAME at %s", h.Name, dns.TypeToString[h.Rrtype], d.name)
+		}
 		// Occlusion: anything at or below a delegation point other than the delegation
 		// itself (NS, DS) and glue (A/AAAA of NS targets).
 		if cut := z.cutAbove(lname); cut != nil {
@@ -296,6 +308,9 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 			switch {
 			case !isSubdomain(lname, z.lorigin):
 				probs = append(probs, problem{len(rrs), Error{File: file, Msg: fmt.Sprintf("load balancer %s is outside the zone %s", name, origin)}})
+				continue
+			case z.dnameAbove(lname) != nil:
+				probs = append(probs, problem{len(rrs), Error{File: file, Msg: fmt.Sprintf("load balancer %s is below the DNAME at %s", name, z.dnameAbove(lname).name)}})
 				continue
 			case z.cutAbove(lname) != nil:
 				probs = append(probs, problem{len(rrs), Error{File: file, Msg: fmt.Sprintf("load balancer %s is at or below the delegation at %s", name, z.cutAbove(lname).name)}})
@@ -409,6 +424,8 @@ func wellTyped(rr dns.RR) bool {
 		_, ok = rr.(*dns.MX)
 	case dns.TypeSRV:
 		_, ok = rr.(*dns.SRV)
+	case dns.TypeDNAME:
+		_, ok = rr.(*dns.DNAME)
 	default:
 		ok = true
 	}
@@ -434,6 +451,22 @@ func (z *Zone) cutAbove(lname string) *node {
 		}
 	}
 	return top
+}
+
+// dnameAbove returns a DNAME node strictly above lname inside the zone, if any.
+func (z *Zone) dnameAbove(lname string) *node {
+	if lname == z.lorigin {
+		return nil
+	}
+	for lp := parentOf(lname); lp != ""; lp = parentOf(lp) {
+		if n := z.nodes[lp]; n != nil && n.set(dns.TypeDNAME) != nil {
+			return n
+		}
+		if lp == z.lorigin {
+			break
+		}
+	}
+	return nil
 }
 
 // additional returns the A/AAAA records at the in-zone targets of NS, MX and SRV records,
