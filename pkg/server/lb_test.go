@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/lbdns/lbdns/pkg/model"
+	"github.com/lbdns/lbdns/pkg/snapshot"
+	"github.com/lbdns/lbdns/pkg/zone"
+)
+
+func origin(addr string, w float64, port uint16) model.Origin {
+	return model.Origin{Name: addr, Address: addr, Weight: model.Ptr(w), Enabled: model.Ptr(true), Port: port}
+}
+
+// lbSnapshot builds a snapshot of the test zone with load balancers (no monitors: every pool
+// ignores health).
+func lbSnapshot(t testing.TB) *snapshot.Snapshot {
+	t.Helper()
+	z, err := zone.Load("diff.test.", "testdata/diff.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &model.Catalog{
+		Pools: []model.Pool{
+			{Name: "equal", Origins: []model.Origin{origin("192.0.2.101", 1, 0), origin("192.0.2.102", 1, 0), origin("2001:db8::101", 1, 0)}},
+			{Name: "other", Origins: []model.Origin{origin("198.51.100.1", 1, 0)}},
+			{Name: "host", Origins: []model.Origin{origin("www.diff.test", 1, 0)}},
+			{Name: "mail", Origins: []model.Origin{origin("mx1.example.net", 1, 25), origin("mx2.example.net", 1, 25)}},
+			{Name: "srv", Origins: []model.Origin{origin("sip.diff.test", 0.5, 5060)}},
+		},
+		LoadBalancers: []model.LoadBalancer{
+			{Name: "lb.diff.test", DefaultPools: []string{"equal"}, TTL: model.Ptr(45),
+				Rules: []*model.Rule{{Name: "ten", Condition: "ip.src in {10.0.0.0/8}", Overrides: model.RuleOverrides{DefaultPools: []string{"other"}}}}},
+			{Name: "www.diff.test", DefaultPools: []string{"other"}}, // beats the zone's A at www (ruling 21)
+			{Name: "cn.diff.test", DefaultPools: []string{"host"}},
+			{Name: "*.wlb.diff.test", DefaultPools: []string{"other"}},
+			{Name: "mx.diff.test", DefaultPools: []string{"mail"}},
+			{Name: "_x._tcp.diff.test", DefaultPools: []string{"srv"}},
+		},
+	}
+	cat.Normalize()
+	if ps := cat.Resolve(); len(ps) > 0 {
+		t.Fatalf("resolve: %v", ps)
+	}
+	snap, err := snapshot.Build(snapshot.Input{Zones: []*zone.Zone{z}, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func TestLoadBalancedAnswers(t *testing.T) {
+	var p atomic.Pointer[snapshot.Snapshot]
+	p.Store(lbSnapshot(t))
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: &p, Log: zerolog.Nop(), Registerer: reg, UDPSockets: 1, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	u, _ := s.Addrs()
+	addr := u[0].String()
+	rdata := func(m *dns.Msg) string {
+		var out []string
+		for _, rr := range m.Answer {
+			out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		name   string
+		q      []byte
+		rcode  int
+		answer string // sorted RDATA
+		ttl    uint32
+		scope  int // -1: no ECS expected
+	}{
+		{"equal weights: all v4", q("lb.diff.test.", dns.TypeA, 1232, false), 0, "192.0.2.101 192.0.2.102", 45, -1},
+		{"equal weights: v6", q("LB.diff.test.", dns.TypeAAAA, 0, false), 0, "2001:db8::101", 45, -1},
+		{"other types from the zone: NODATA", q("lb.diff.test.", dns.TypeTXT, 0, false), 0, "", 0, -1},
+		{"rule on ECS address", q("lb.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)), 0, "198.51.100.1", 45, 24},
+		{"ECS outside the rule", q("lb.diff.test.", dns.TypeA, 1232, false, withECS("192.0.2.0/24", nil)), 0, "192.0.2.101 192.0.2.102", 45, 24},
+		{"exact LB beats zone A", q("www.diff.test.", dns.TypeA, 0, false), 0, "198.51.100.1", 30, -1},
+		{"zone TXT beside an LB", q("www.diff.test.", dns.TypeTXT, 0, false), 0, "\"hello world\"", 60, -1},
+		{"hostname origin: CNAME chased into another LB", q("cn.diff.test.", dns.TypeA, 0, false), 0, "198.51.100.1 www.diff.test.", 30, -1},
+		{"wildcard LB", q("a.b.wlb.diff.test.", dns.TypeA, 1232, false), 0, "198.51.100.1", 30, -1},
+		{"MX LB", q("mx.diff.test.", dns.TypeMX, 0, false), 0, "10 mx1.example.net. 10 mx2.example.net.", 30, -1},
+		{"SRV LB", q("_x._tcp.diff.test.", dns.TypeSRV, 0, false), 0, "0 50 5060 sip.diff.test.", 30, -1},
+		{"static answer with ECS: scope 0", q("mail.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)), 0, "192.0.2.25", 300, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for round := 0; round < 2; round++ { // the second round would come from a cache
+				m := mustUnpack(t, exchangeRaw(t, addr, c.q))
+				if m.Rcode != c.rcode || !m.Authoritative {
+					t.Fatalf("rcode %s aa=%v", dns.RcodeToString[m.Rcode], m.Authoritative)
+				}
+				if got := rdata(m); got != c.answer {
+					t.Errorf("answer %q, want %q\n%v", got, c.answer, m)
+				}
+				if c.ttl != 0 && len(m.Answer) > 0 && m.Answer[0].Header().Ttl != c.ttl {
+					t.Errorf("TTL %d, want %d", m.Answer[0].Header().Ttl, c.ttl)
+				}
+				e := ecsOf(m)
+				if c.scope < 0 && e != nil || c.scope >= 0 && (e == nil || int(e.SourceScope) != c.scope) {
+					t.Errorf("ECS %v, want scope %d", e, c.scope)
+				}
+			}
+		})
+	}
+	if n := metricValue(t, reg, "lbdns_lb_answers_total", "lb=lb.diff.test.", "pool=equal"); n < 2 {
+		t.Errorf("lbdns_lb_answers_total{lb=lb.diff.test.,pool=equal} = %v", n)
+	}
+}
+
+func BenchmarkServeLB(b *testing.B) {
+	snap := lbSnapshot(b)
+	benchHandle(b, newZoneView(snap), q("lb.diff.test.", dns.TypeA, 1232, false))
+}
+
+func BenchmarkServeLBWithECS(b *testing.B) {
+	snap := lbSnapshot(b)
+	benchHandle(b, newZoneView(snap), q("lb.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)))
+}
