@@ -56,7 +56,10 @@ func NewMemoryBackend(cfg MemoryConfig) (*MemoryBackend, error) {
 		return nil, err
 	}
 	b := &MemoryBackend{cfg: cfg}
-	st := b.combine(cfg.File, stored)
+	st, err := b.combine(cfg.File, stored)
+	if err != nil {
+		return nil, err
+	}
 	b.state.Store(&st)
 	zones := slices.Clone(cfg.Zones)
 	b.zones.Store(&zones)
@@ -64,15 +67,13 @@ func NewMemoryBackend(cfg MemoryConfig) (*MemoryBackend, error) {
 }
 
 // combine builds the state from the file's objects and the stored ones.
-func (b *MemoryBackend) combine(file, stored model.Catalog) State {
+func (b *MemoryBackend) combine(file, stored model.Catalog) (State, error) {
 	st := State{File: map[Ref]bool{}}
-	var cat model.Catalog
-	cat.Monitors = append(cat.Monitors, file.Monitors...)
-	cat.Pools = append(cat.Pools, file.Pools...)
-	cat.LoadBalancers = append(cat.LoadBalancers, file.LoadBalancers...)
-	// Copy nested slices the normaliser may touch, so the caller's file catalog stays as is.
-	for i := range cat.Pools {
-		cat.Pools[i].Origins = slices.Clone(cat.Pools[i].Origins)
+	// Normalize and Resolve write through pointers and into slices: work on a copy so the
+	// caller's file catalog stays as it is.
+	cat, err := deepCopy(file)
+	if err != nil {
+		return State{}, fmt.Errorf("copying the config file's objects: %w", err)
 	}
 	cat.Normalize()
 	for _, m := range cat.Monitors {
@@ -111,7 +112,7 @@ func (b *MemoryBackend) combine(file, stored model.Catalog) State {
 	cat.Resolve() // problems are reported by the caller's Validate
 	nonNil(&cat)
 	st.Catalog = cat
-	return st
+	return st, nil
 }
 
 func nonNil(c *model.Catalog) {
@@ -216,7 +217,10 @@ func (b *MemoryBackend) Reload(file model.Catalog, zones []Zone) error {
 	if err != nil {
 		return err
 	}
-	st := b.combine(file, stored)
+	st, err := b.combine(file, stored)
+	if err != nil {
+		return err
+	}
 	names := make([]string, len(zones))
 	for i, z := range zones {
 		names[i] = z.Name

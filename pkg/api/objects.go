@@ -314,7 +314,11 @@ func keyed(c *model.Catalog, ps model.Problems) []problemKey {
 // the written object, or the other object's title and path). It returns the change with its
 // objects resolved, and the warnings about the written objects.
 func validateChange(cur State, chg Change, zones []string) (Change, []string, *Error) {
-	next := applyChange(cur.Catalog, chg)
+	// Resolve writes into slices and maps that the published state shares: work on a copy.
+	next, err := deepCopy(applyChange(cur.Catalog, chg))
+	if err != nil {
+		return Change{}, nil, errorf(http.StatusInternalServerError, CodeInternal, "copying the catalog: %v", err)
+	}
 	probs := next.Resolve()
 	probs.Add(next.Validate(zones))
 
@@ -417,4 +421,15 @@ func cmpCreated(a, b *time.Time, ida, idb string) int {
 		return c
 	}
 	return strings.Compare(ida, idb)
+}
+
+// deepCopy returns a copy of c that shares no slices, maps or pointers with it.
+func deepCopy(c model.Catalog) (model.Catalog, error) {
+	var out model.Catalog
+	b, err := json.Marshal(c)
+	if err != nil {
+		return out, err
+	}
+	err = json.Unmarshal(b, &out)
+	return out, err
 }
