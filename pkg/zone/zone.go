@@ -265,17 +265,15 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 				report(i, "more than one CNAME at %s", h.Name)
 			}
 		}
-		if n != z.apex && !cnameReported[n] && n.set(dns.TypeCNAME) != nil && coexists(h.Rrtype) {
+		if h.Rrtype != dns.TypeCNAME && coexists(h.Rrtype) && n != z.apex && !cnameReported[n] && n.set(dns.TypeCNAME) != nil {
+			cnameReported[n] = true
 			var other []string
 			for _, s := range n.sets {
 				if coexists(s.typ) && s.typ != dns.TypeCNAME {
-					other = append(other, dns.TypeToString[s.typ])
+					other = append(other, dns.Type(s.typ).String())
 				}
 			}
-			if len(other) > 0 && h.Rrtype != dns.TypeCNAME {
-				cnameReported[n] = true
-				report(i, "CNAME and other data at %s (%s)", h.Name, strings.Join(other, ", "))
-			}
+			report(i, "CNAME and other data at %s (%s)", h.Name, strings.Join(other, ", "))
 		}
 		if h.Rrtype == dns.TypeDNAME {
 			if s := n.set(dns.TypeDNAME); len(s.rrs) > 1 && s.rrs[0] != rr {
@@ -283,7 +281,7 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 			}
 		}
 		if d := z.dnameAbove(lname); d != nil {
-			report(i, "%s %s is occluded by the DNAME at %s", h.Name, dns.TypeToString[h.Rrtype], d.name)
+			report(i, "%s %s is occluded by the DNAME at %s", h.Name, dns.Type(h.Rrtype).String(), d.name)
 		}
 		// Occlusion: anything at or below a delegation point other than the delegation
 		// itself (NS, DS) and glue (A/AAAA of NS targets).
@@ -291,7 +289,7 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 			glue := (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) && nsTargets[lname]
 			atCut := cut == n && (h.Rrtype == dns.TypeNS || h.Rrtype == dns.TypeDS || h.Rrtype == dns.TypeRRSIG || h.Rrtype == dns.TypeNSEC)
 			if !glue && !atCut {
-				report(i, "%s %s is occluded by the delegation at %s", h.Name, dns.TypeToString[h.Rrtype], cut.name)
+				report(i, "%s %s is occluded by the delegation at %s", h.Name, dns.Type(h.Rrtype).String(), cut.name)
 			}
 		}
 	}
