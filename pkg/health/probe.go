@@ -66,6 +66,7 @@ func (p *Prober) Probe(ctx context.Context, m model.Monitor, origin model.Origin
 	return p.probe(ctx, s, origin.Address, port, s.hostFor(origin, port), userAgent(p.product, poolID))
 }
 
+// probe runs the tries of one probe.
 func (p *Prober) probe(ctx context.Context, s *spec, address string, port uint16, host, ua string) Result {
 	var r Result
 	for try := 0; try <= s.retries; try++ {
@@ -143,13 +144,19 @@ func dialReason(err error) string {
 	return ReasonTCPFailed
 }
 
+// maxRedirects bounds follow_redirects, as browsers and net/http do.
+const maxRedirects = 10
+
+// tryHTTP makes one HTTP(S) exchange on a fresh connection (no net/http Transport: a probe
+// needs one request, and its own connection per try keeps each try a real test of the
+// origin). Host is sent as the Host header and TLS SNI; the connection goes to ap. With
+// follow_redirects, a redirect to the same host:port stays on the origin, others resolve
+// normally.
 func (p *Prober) tryHTTP(ctx context.Context, s *spec, ap netip.AddrPort, host, ua string) Result {
 	scheme := "http"
 	if s.typ == model.MonitorHTTPS {
 		scheme = "https"
 	}
-	// The URL names the Host so that TLS sends it as SNI and verifies it; the dial of that
-	// host:port goes to the origin's address. Redirects elsewhere resolve normally.
 	hostname := host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		hostname = h
@@ -160,64 +167,98 @@ func (p *Prober) tryHTTP(ctx context.Context, s *spec, ap netip.AddrPort, host, 
 	if err != nil || s.codesErr != nil {
 		return Result{Reason: ReasonConfig}
 	}
-	var dialErr error
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			target := addr
-			if addr == urlHost {
-				target = ap.String()
+	method := s.method
+	for hop := 0; ; hop++ {
+		addr, sni, hostHdr := ap.String(), hostname, host
+		if u.Host != urlHost {
+			addr, sni, hostHdr = u.Host, u.Hostname(), u.Host
+			if u.Port() == "" {
+				addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 			}
-			c, err := dialer.DialContext(ctx, network, target)
-			if err != nil {
-				dialErr = err
-			}
-			return c, err
-		},
-		TLSClientConfig:        &tls.Config{InsecureSkipVerify: s.insecure, MinVersion: tls.VersionTLS10}, //nolint:gosec // allow_insecure is the user's choice
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 64 << 10,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	if !s.follow {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	req, err := http.NewRequestWithContext(ctx, s.method, u.String(), nil)
-	if err != nil {
-		return Result{Reason: ReasonConfig}
-	}
-	for k, vs := range s.header {
-		req.Header[k] = vs
-	}
-	req.Host = host
-	req.Header.Set("User-Agent", ua)
-	resp, err := client.Do(req)
-	if err != nil {
-		if dialErr != nil {
-			return Result{Reason: dialReason(dialErr)}
 		}
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+		if err != nil {
+			return Result{Reason: ReasonConfig}
+		}
+		for k, vs := range s.header {
+			req.Header[k] = vs
+		}
+		req.Host = hostHdr
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Connection", "close")
+		var loc string
+		r := roundTrip(ctx, u.Scheme == "https", addr, sni, s.insecure, req, func(resp *http.Response) Result {
+			r := Result{Code: resp.StatusCode}
+			switch resp.StatusCode {
+			case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+				if s.follow && hop < maxRedirects {
+					loc = resp.Header.Get("Location")
+					if loc != "" {
+						return r
+					}
+				}
+			}
+			if !s.codeOK(resp.StatusCode) {
+				r.Reason = ReasonCodeMismatch
+				return r
+			}
+			if s.body != "" {
+				b, err := io.ReadAll(io.LimitReader(resp.Body, bodyWindow))
+				if err != nil && len(b) == 0 {
+					r.Reason = httpReason(ctx, err)
+					return r
+				}
+				if !strings.Contains(strings.ToLower(string(b)), s.body) {
+					r.Reason = ReasonBodyMismatch
+					return r
+				}
+			}
+			r.Healthy = true
+			return r
+		})
+		if loc == "" || r.Reason != "" {
+			return r
+		}
+		next, err := u.Parse(loc)
+		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+			return Result{Code: r.Code, Reason: ReasonCodeMismatch}
+		}
+		if r.Code == http.StatusSeeOther {
+			method = http.MethodGet
+		}
+		u = next
+	}
+}
+
+// roundTrip sends req over a new connection to addr and hands the response to check. Every
+// read is bounded: headers and body together by 64 KB + the body window.
+func roundTrip(ctx context.Context, useTLS bool, addr, sni string, insecure bool, req *http.Request, check func(*http.Response) Result) Result {
+	c, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return Result{Reason: dialReason(err)}
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // a stopping prober ends reads at once
+	defer stop()
+	if useTLS {
+		tc := tls.Client(c, &tls.Config{ServerName: sni, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS10}) //nolint:gosec // allow_insecure is the user's choice
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return Result{Reason: httpReason(ctx, err)}
+		}
+		c = tc
+	}
+	if err := req.Write(c); err != nil {
+		return Result{Reason: httpReason(ctx, err)}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(io.LimitReader(c, 64<<10+bodyWindow)), req)
+	if err != nil {
 		return Result{Reason: httpReason(ctx, err)}
 	}
 	defer resp.Body.Close()
-	r := Result{Code: resp.StatusCode}
-	if !s.codeOK(resp.StatusCode) {
-		r.Reason = ReasonCodeMismatch
-		return r
-	}
-	if s.body != "" {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, bodyWindow))
-		if err != nil && len(b) == 0 {
-			r.Reason = httpReason(ctx, err)
-			return r
-		}
-		if !strings.Contains(strings.ToLower(string(b)), s.body) {
-			r.Reason = ReasonBodyMismatch
-			return r
-		}
-	}
-	r.Healthy = true
-	return r
+	return check(resp)
 }
 
 // httpReason names a failed HTTP(S) exchange after the TCP connection was made.

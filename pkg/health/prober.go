@@ -336,6 +336,7 @@ func (p *Prober) Run(ctx context.Context) {
 	p.schedule(ctx, work)
 	close(work)
 	wg.Wait()
+
 	bg.Wait()
 	p.publish()
 	if err := p.save(); err != nil {
@@ -486,9 +487,9 @@ func (p *Prober) publisher(ctx context.Context, readyAfter time.Duration) {
 func (p *Prober) readyClose(why string) bool {
 	closed := false
 	p.readyOne.Do(func() {
+		p.log.Info().Str("why", why).Msg("health ready")
 		close(p.ready)
 		closed = true
-		p.log.Info().Str("why", why).Msg("health ready")
 	})
 	return closed
 }
