@@ -4,6 +4,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -26,18 +27,38 @@ type udpLoop struct {
 	out     []unix.Mmsghdr
 	outIov  []unix.Iovec
 	outBufs [][]byte
-	n       int   // datagrams received by the last recv
-	k       int   // datagrams queued for send
-	sent    int   // datagrams sent so far by send
-	err     error // errno of the last syscall
+	ctl     [][]byte // received control messages (wildcard sockets only)
+	outCtl  [][]byte // control messages of replies: the source address to use
+	n       int      // datagrams received by the last recv
+	k       int      // datagrams queued for send
+	sent    int      // datagrams sent so far by send
+	err     error    // errno of the last syscall
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
 }
 
+// ctlSize holds one IPv4 or IPv6 packet-info control message.
+var ctlSize = unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+
+// newUDPLoop prepares the batches of socket c. A socket bound to a wildcard address asks the
+// kernel for each datagram's destination address (IP_PKTINFO/IPV6_RECVPKTINFO) and answers
+// from that address, so a multi-homed host replies from the address the client asked.
 func newUDPLoop(c *net.UDPConn) (*udpLoop, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
+	}
+	wildcard := false
+	if ua, ok := c.LocalAddr().(*net.UDPAddr); ok && ua.IP.IsUnspecified() {
+		wildcard = true
+		var errs [2]error
+		cerr := rc.Control(func(fd uintptr) {
+			errs[0] = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+			errs[1] = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
+		})
+		if cerr != nil || (errs[0] != nil && errs[1] != nil) {
+			return nil, fmt.Errorf("enable packet info: %v %v %v", cerr, errs[0], errs[1])
+		}
 	}
 	l := &udpLoop{
 		rc:      rc,
@@ -60,10 +81,22 @@ func newUDPLoop(c *net.UDPConn) (*udpLoop, error) {
 		l.out[i].Hdr.Iov = &l.outIov[i]
 		l.out[i].Hdr.SetIovlen(1)
 	}
+	if wildcard {
+		l.ctl = make([][]byte, udpBatch)
+		l.outCtl = make([][]byte, udpBatch)
+		for i := range l.ctl {
+			l.ctl[i] = make([]byte, ctlSize)
+			l.outCtl[i] = make([]byte, ctlSize)
+		}
+	}
 	l.readFn = func(fd uintptr) bool {
 		for i := range l.in {
 			l.in[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 			l.in[i].Hdr.Flags = 0
+			if l.ctl != nil {
+				l.in[i].Hdr.Control = &l.ctl[i][0]
+				l.in[i].Hdr.SetControllen(ctlSize)
+			}
 		}
 		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&l.in[0])), uintptr(len(l.in)), unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
@@ -132,7 +165,51 @@ func (l *udpLoop) queue(i int, b []byte) {
 	l.outIov[k].SetLen(len(b))
 	l.out[k].Hdr.Name = l.in[i].Hdr.Name
 	l.out[k].Hdr.Namelen = l.in[i].Hdr.Namelen
+	l.out[k].Hdr.Control = nil
+	l.out[k].Hdr.SetControllen(0)
+	if l.ctl != nil {
+		if n := l.replyControl(i, l.outCtl[k]); n > 0 {
+			l.out[k].Hdr.Control = &l.outCtl[k][0]
+			l.out[k].Hdr.SetControllen(n)
+		}
+	}
 	l.k++
+}
+
+// replyControl writes into dst the control message that makes a reply to datagram i leave
+// from the address it was sent to, and returns its length (0: none found).
+func (l *udpLoop) replyControl(i int, dst []byte) int {
+	b := l.ctl[i][:l.in[i].Hdr.Controllen]
+	for len(b) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+		n := int(h.Len)
+		if n < unix.SizeofCmsghdr || n > len(b) {
+			return 0
+		}
+		data := b[unix.CmsgLen(0):n]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			in := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			clear(dst)
+			oh := (*unix.Cmsghdr)(unsafe.Pointer(&dst[0]))
+			oh.Level, oh.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
+			oh.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+			out := (*unix.Inet4Pktinfo)(unsafe.Pointer(&dst[unix.CmsgLen(0)]))
+			out.Spec_dst = in.Addr // Ifindex 0: routing picks the interface, the source is fixed
+			return unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			in := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			clear(dst)
+			oh := (*unix.Cmsghdr)(unsafe.Pointer(&dst[0]))
+			oh.Level, oh.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
+			oh.SetLen(unix.CmsgLen(unix.SizeofInet6Pktinfo))
+			out := (*unix.Inet6Pktinfo)(unsafe.Pointer(&dst[unix.CmsgLen(0)]))
+			*out = *in
+			return unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+		}
+		b = b[min(unix.CmsgSpace(n-unix.CmsgLen(0)), len(b)):]
+	}
+	return 0
 }
 
 // flush sends the queued replies.
