@@ -208,6 +208,18 @@ func (b *MemoryBackend) Update(ctx context.Context, fn func(cur State) (Change, 
 	return next, nil
 }
 
+// Validate checks the current combined catalog (file and API objects) as the config file is
+// checked; the caller reports the problems at start-up, before the first publication.
+func (b *MemoryBackend) Validate() model.Problems {
+	cat := b.State().Catalog
+	zones := b.Zones()
+	names := make([]string, len(zones))
+	for i, z := range zones {
+		names[i] = z.Name
+	}
+	return cat.Validate(names)
+}
+
 // Reload replaces the config-file objects and the zones (SIGHUP). The combined catalog must
 // validate; then it is published and becomes the state. On error nothing changes.
 func (b *MemoryBackend) Reload(file model.Catalog, zones []Zone) error {

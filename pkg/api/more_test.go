@@ -191,3 +191,36 @@ func FuzzWriteBodies(f *testing.F) {
 		}
 	})
 }
+
+// TestReload: SIGHUP swaps the file objects; a file that no longer fits the API objects is
+// refused and changes nothing.
+func TestReload(t *testing.T) {
+	h, be, published := testHandler(t, zerolog.Nop())
+	rec := do(h, writeToken, "POST", "/user/load_balancers/pools", `{"name":"api-pool","origins":[{"name":"a","address":"127.0.0.1"}]}`)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if ps := be.Validate(); ps.HasErrors() {
+		t.Fatal(ps.Err())
+	}
+	before := published.Load()
+	file := model.Catalog{LoadBalancers: []model.LoadBalancer{{Name: "www.other.test", DefaultPools: []string{"api-pool"}}}}
+	if err := be.Reload(file, testZones); err != nil {
+		t.Fatal(err)
+	}
+	lbID := model.DeriveID(model.KindLoadBalancer, "www.other.test")
+	st := be.State()
+	if !st.FromFile(model.KindLoadBalancer, lbID) || st.Catalog.LoadBalancers[0].DefaultPools[0] != st.Catalog.Pools[0].ID || published.Load() != before+1 {
+		t.Fatalf("after reload: %+v", st.Catalog.LoadBalancers)
+	}
+	if rec := do(h, writeToken, "DELETE", "/user/load_balancers/pools/"+st.Catalog.Pools[0].ID, ""); rec.Code != 400 || !strings.Contains(rec.Body.String(), "www.other.test") {
+		t.Fatalf("delete of a pool a file LB uses: %d %s", rec.Code, rec.Body)
+	}
+	bad := model.Catalog{LoadBalancers: []model.LoadBalancer{{Name: "www.other.test", DefaultPools: []string{"missing"}}}}
+	if err := be.Reload(bad, testZones); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("bad reload: %v", err)
+	}
+	if be.State().Catalog.LoadBalancers[0].DefaultPools[0] != st.Catalog.Pools[0].ID {
+		t.Fatal("a refused reload changed the state")
+	}
+}
