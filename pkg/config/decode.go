@@ -5,12 +5,14 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lbdns/lbdns/pkg/model"
 )
 
 var (
+	fieldCache     sync.Map // reflect.Type → map[string]reflect.StructField
 	typeStringList = reflect.TypeFor[StringList]()
 	typeTime       = reflect.TypeFor[time.Time]()
 )
@@ -248,7 +250,11 @@ func generic(n *node) any {
 
 // jsonFields maps the JSON names of t's exported fields (tag "-" excluded) to the fields.
 func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.StructField)
+	}
 	out := map[string]reflect.StructField{}
+	defer fieldCache.Store(t, out)
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -271,7 +277,11 @@ func suggest(k string, fields map[string]reflect.StructField) string {
 	best, bestD := "", 3
 	lk := strings.ToLower(k)
 	for name := range fields {
-		d := editDistance(lk, strings.ToLower(name))
+		ln := strings.ToLower(name)
+		d := editDistance(lk, ln)
+		if len(lk) >= 4 && len(ln) >= 4 && (strings.HasPrefix(lk, ln) || strings.HasPrefix(ln, lk)) {
+			d = min(d, 2)
+		}
 		if d < bestD || d == bestD && name < best {
 			best, bestD = name, d
 		}

@@ -53,7 +53,7 @@ func (k nodeKind) String() string {
 
 // limits against hostile documents (alias bombs, deep nesting).
 const (
-	maxNodes = 1 << 20
+	maxNodes = 1 << 17 // a large config holds a few thousand nodes
 	maxDepth = 100
 )
 
@@ -243,10 +243,11 @@ func (p *jsonParser) line() int {
 	for off < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[off]) >= 0 {
 		off++
 	}
-	if off < p.lastOff {
-		p.lastOff, p.lastLine = 0, 1
+	if off < p.lastOff { // the previous call skipped ahead of the decoder
+		p.lastLine -= bytes.Count(p.data[off:p.lastOff], []byte{'\n'})
+	} else {
+		p.lastLine += bytes.Count(p.data[p.lastOff:off], []byte{'\n'})
 	}
-	p.lastLine += bytes.Count(p.data[p.lastOff:off], []byte{'\n'})
 	p.lastOff = off
 	return p.lastLine
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -172,9 +173,20 @@ func (c *Config) validateAPI(ps *model.Problems) {
 // readSecret reads a one-line secret (ruling 37): a trailing newline (\n or \r\n) is ignored;
 // an empty file or more than one line is an error. The secret never appears in messages.
 func readSecret(file, path string) (string, error) {
-	b, err := os.ReadFile(file)
+	if err := regularFile(file, path); err != nil {
+		return "", err
+	}
+	f, err := os.Open(file)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	if len(b) > maxSecretSize {
+		return "", fmt.Errorf("%s is larger than %d bytes: not a secret", path, maxSecretSize)
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	switch {
@@ -188,6 +200,25 @@ func readSecret(file, path string) (string, error) {
 	return s, nil
 }
 
+// maxSecretSize bounds what is read from a token or key file.
+const maxSecretSize = 4096
+
+// regularFile checks that file exists and is a regular file (not a directory, FIFO or
+// device, which could block or never end).
+func regularFile(file, shown string) error {
+	st, err := os.Stat(file)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", shown, unwrapPathErr(err))
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory", shown)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", shown)
+	}
+	return nil
+}
+
 func unwrapPathErr(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
 		return pe.Err
@@ -197,15 +228,16 @@ func unwrapPathErr(err error) error {
 
 // checkFile reports a file that cannot be opened for reading or is a directory.
 func checkFile(ps *model.Problems, path, file, shown string) {
+	if err := regularFile(file, shown); err != nil {
+		ps.Errorf(path, "%v", err)
+		return
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		ps.Errorf(path, "cannot read %s: %v", shown, unwrapPathErr(err))
 		return
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		ps.Errorf(path, "%s is a directory", shown)
-	}
+	f.Close()
 }
 
 func (c *Config) validateGeoIP(ps *model.Problems) {
