@@ -42,6 +42,14 @@ func TestHTTPProbe(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	port := portOf(t, srv.Listener.Addr().String())
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "elsewhere alive, host "+r.Host)
+	}))
+	defer other.Close()
+	mux.HandleFunc("/abs", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/x", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
 	p, _ := testProber(t, Options{})
 	o := origin("a", "127.0.0.1", port)
 
@@ -63,6 +71,12 @@ func TestHTTPProbe(t *testing.T) {
 		{"redirect not followed", func(m *model.Monitor) { m.Path = "/redir" }, false, ReasonCodeMismatch, 302},
 		{"redirect expected", func(m *model.Monitor) { m.Path = "/redir"; m.ExpectedCodes = "302" }, true, ReasonOK, 302},
 		{"redirect followed", func(m *model.Monitor) { m.Path = "/redir"; m.FollowRedirects = true; m.ExpectedBody = "alive" }, true, ReasonOK, 200},
+		{"redirect to another host followed", func(m *model.Monitor) {
+			m.Path = "/abs"
+			m.FollowRedirects = true
+			m.ExpectedBody = "host " + other.Listener.Addr().String()
+		}, true, ReasonOK, 200},
+		{"redirect loop", func(m *model.Monitor) { m.Path = "/loop"; m.FollowRedirects = true }, false, ReasonCodeMismatch, 302},
 		{"404", func(m *model.Monitor) { m.Path = "/missing" }, false, ReasonCodeMismatch, 404},
 		{"timeout", func(m *model.Monitor) { m.Path = "/slow"; m.Timeout = 1 }, false, ReasonHTTPTimeout, 0},
 		{"bad codes", func(m *model.Monitor) { m.ExpectedCodes = "abc" }, false, ReasonConfig, 0},

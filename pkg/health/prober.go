@@ -77,6 +77,7 @@ type Prober struct {
 	schedKick chan struct{}
 	saveKick  chan struct{}
 
+	pubMu       sync.Mutex
 	mu          sync.Mutex
 	rnd         *rand.Rand
 	targets     map[tkey]*target
@@ -192,8 +193,8 @@ func New(opts Options) *Prober {
 // View is the current health View (never nil).
 func (p *Prober) View() *View { return p.view.Load() }
 
-// OnChange registers f to be called, in order, after each new View is published. Calls come
-// from one goroutine at a time; f should return quickly.
+// OnChange registers f to be called, in order, after each new View is published. Calls are
+// serialised and see Views in order; f should return quickly and must not call Update.
 func (p *Prober) OnChange(f func(*View)) {
 	p.mu.Lock()
 	p.onChange = append(p.onChange, f)
@@ -497,6 +498,8 @@ func (p *Prober) readyClose(why string) bool {
 // publish builds a View when something changed, stores it, and then logs, counts and
 // notifies the events and calls the OnChange callbacks.
 func (p *Prober) publish() {
+	p.pubMu.Lock() // one publication at a time: callbacks see Views in order, never concurrently
+	defer p.pubMu.Unlock()
 	p.mu.Lock()
 	if !p.dirty {
 		p.mu.Unlock()

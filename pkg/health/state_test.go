@@ -203,6 +203,37 @@ func TestViewPoolStates(t *testing.T) {
 	}
 }
 
+func TestJitter(t *testing.T) {
+	p, _ := testProber(t, Options{})
+	m := mon(model.MonitorTCP, func(m *model.Monitor) { m.Interval = 10 })
+	var origins []model.Origin
+	for i := 0; i < 200; i++ {
+		origins = append(origins, origin("o", "127.0.0.1", uint16(1000+i)))
+	}
+	p.Update(catalog(m, model.Pool{ID: "p", Name: "p", Monitor: m.ID, Origins: origins}))
+	iv := 10 * time.Second
+	var lo, hi time.Duration = iv, 0
+	for i := range origins {
+		tgt := findTarget(t, p, "p", i)
+		before := time.Now()
+		p.record(tgt, pass(1))
+		d := tgt.next.Sub(before)
+		lo, hi = min(lo, d), max(hi, d)
+		if d < iv/2 || d > iv+time.Second {
+			t.Fatalf("second probe in %v, want within [%v, %v]", d, iv/2, iv)
+		}
+		// Later probes keep the period.
+		prev := tgt.next
+		p.record(tgt, pass(1))
+		if got := tgt.next.Sub(prev); got != iv {
+			t.Fatalf("period %v", got)
+		}
+	}
+	if hi-lo < iv/4 {
+		t.Fatalf("second probes not spread: %v..%v", lo, hi)
+	}
+}
+
 func TestSharedTargetsAndUpdate(t *testing.T) {
 	clk := newClock()
 	p, _ := testProber(t, Options{Now: clk.Now})
