@@ -88,22 +88,33 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 	}
 	// Slow path: look the name up, pack with miekg/dns.
 	w.lower = lowerName(w.lower[:0], in[headerLen:headerLen+q.nameLen])
-	qname, _, err := dns.UnpackDomainName(w.lower, 0)
-	if err != nil {
-		return w.errorReply(in, out, dns.RcodeFormatError), true
+	qname, ok := w.names[string(w.lower)]
+	if !ok {
+		var err error
+		if qname, _, err = dns.UnpackDomainName(w.lower, 0); err != nil {
+			return w.errorReply(in, out, dns.RcodeFormatError), true
+		}
+		if len(w.names) >= maxCacheEntries {
+			clear(w.names)
+		}
+		w.names[string(w.lower)] = qname
 	}
 	res := &w.res
 	res.reset()
 	if !v.lookup(w, qname, q.qtype, res) {
 		return w.errorReply(in, out, dns.RcodeRefused), true
 	}
-	m := &w.msg
-	m.Question = append(m.Question[:0], dns.Question{Name: qname, Qtype: q.qtype, Qclass: q.qclass})
-	m.Answer, m.Ns, m.Extra = res.answer, res.ns, res.extra
-	m.Compress = true
-	packed, err := m.PackBuffer(w.pack)
-	if err != nil {
-		return w.errorReply(in, out, dns.RcodeServerFailure), true
+	packed, ok := w.pk.pack(w.pack, qname, q.qtype, q.qclass, res.answer, res.ns, res.extra)
+	if !ok {
+		m := &w.msg
+		m.Question = append(m.Question[:0], dns.Question{Name: qname, Qtype: q.qtype, Qclass: q.qclass})
+		m.Answer, m.Ns, m.Extra = res.answer, res.ns, res.extra
+		m.Compress = true
+		var err error
+		if packed, err = m.PackBuffer(w.pack); err != nil {
+			return w.errorReply(in, out, dns.RcodeServerFailure), true
+		}
+		m.Answer, m.Ns, m.Extra = nil, nil, nil
 	}
 	w.pack = packed[:0]
 	body := packed[q.qEnd:] // the question we packed has the same length as the client's

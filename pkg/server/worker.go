@@ -32,6 +32,8 @@ type worker struct {
 	lower []byte
 	key   []byte
 	pack  []byte
+	pk    packer
+	names map[string]string // lowercase wire name → presentation form (bounded)
 	view  view
 	cache map[string]*cacheEntry
 	m     workerMetrics
@@ -50,6 +52,8 @@ func (w *worker) init() {
 	w.lower = make([]byte, 0, maxNameLen)
 	w.key = make([]byte, 0, maxNameLen+3)
 	w.pack = make([]byte, 0, maxTCPSize)
+	w.pk.comp = make(map[string]int, 64)
+	w.names = make(map[string]string)
 	w.dyn.init()
 }
 
