@@ -76,9 +76,7 @@ func (p *Prober) ping(ctx context.Context, ip netip.Addr) Result {
 		return Result{Reason: ReasonICMPNotPermitted}
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
+	defer bindDeadline(ctx, c)()
 	seq := int(pingSeq.Add(1) & 0xffff)
 	id := int(p.pingID)
 	msg := icmp.Message{Type: reqType, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("lbdns health probe")}}

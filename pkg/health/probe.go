@@ -133,6 +133,15 @@ func tryTCP(ctx context.Context, ap netip.AddrPort) Result {
 	return Result{Healthy: true}
 }
 
+// bindDeadline makes c's reads and writes end with ctx: at its deadline, or at once when it
+// is cancelled (a stopping prober). Call the returned func when done with c.
+func bindDeadline(ctx context.Context, c interface{ SetDeadline(time.Time) error }) (stop func() bool) {
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+}
+
 // dialReason names a failed connection attempt.
 func dialReason(err error) string {
 	switch {
@@ -238,11 +247,7 @@ func roundTrip(ctx context.Context, useTLS bool, addr, sni string, insecure bool
 		return Result{Reason: dialReason(err)}
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) // a stopping prober ends reads at once
-	defer stop()
+	defer bindDeadline(ctx, c)()
 	if useTLS {
 		tc := tls.Client(c, &tls.Config{ServerName: sni, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS10}) //nolint:gosec // allow_insecure is the user's choice
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -301,9 +306,7 @@ func trySMTP(ctx context.Context, ap netip.AddrPort) Result {
 		return Result{Reason: dialReason(err)}
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
+	defer bindDeadline(ctx, c)()
 	// Replies are read through a bounded reader: a hostile origin cannot make us buffer more.
 	tp := textproto.NewReader(bufio.NewReader(io.LimitReader(c, 64<<10)))
 	step := func(send string, want int) Result {
@@ -365,8 +368,7 @@ func (p *Prober) tryUDP(ctx context.Context, ap netip.AddrPort, timeout time.Dur
 		return Result{Reason: dialReason(err)}
 	}
 	defer c.Close()
-	dl, _ := ctx.Deadline()
-	c.SetDeadline(dl)
+	defer bindDeadline(ctx, c)()
 	// Two datagrams: the first may only prime the kernel's error queue on some paths.
 	buf := make([]byte, 512)
 	for i := 0; i < 2; i++ {

@@ -116,6 +116,7 @@ type target struct {
 	removed   bool
 	probed    bool // at least one result since start
 	firstPool string
+	rush      bool // the monitor changed while a probe was in flight
 }
 
 type poolDef struct {
@@ -257,6 +258,7 @@ func (p *Prober) Update(cat *model.Catalog) {
 					t.tr.reason = ReasonNotProbed
 					if sv, ok := p.restored[k]; ok {
 						t.tr = sv.track()
+						delete(p.restored, k) // seeds the first start only
 					}
 					heap.Push(&p.queue, t)
 				case !reflect.DeepEqual(t.spec, s):
@@ -264,6 +266,8 @@ func (p *Prober) Update(cat *model.Catalog) {
 					if t.index >= 0 {
 						t.next = now
 						heap.Fix(&p.queue, t.index)
+					} else {
+						t.rush = true // in flight: probe again as soon as it is back
 					}
 				}
 				t.firstPool = pl.ID
@@ -310,12 +314,12 @@ func (p *Prober) Run(ctx context.Context) {
 			longest = d
 		}
 	}
-	empty := len(p.targets) == 0
+	n := len(p.targets)
 	p.mu.Unlock()
-	if empty {
-		p.readyOne.Do(func() { close(p.ready) })
+	p.log.Info().Int("targets", n).Str("region", p.region).Msg("health prober started")
+	if n == 0 {
+		p.readyClose("nothing to probe")
 	}
-	p.log.Info().Int("targets", len(p.targets)).Str("region", p.region).Msg("health prober started")
 
 	var wg sync.WaitGroup
 	work := make(chan *target)
@@ -417,7 +421,9 @@ func (p *Prober) record(t *target, r Result) {
 	if !t.removed {
 		iv := time.Duration(float64(s.interval) / float64(time.Second) * float64(p.unit))
 		wall := time.Now()
-		if first {
+		if t.rush {
+			t.next, t.rush = wall, false
+		} else if first {
 			// Spread the second round over the second half of the interval, so the start-up
 			// burst does not repeat every interval.
 			t.next = wall.Add(iv/2 + time.Duration(p.rnd.Int64N(int64(iv/2)+1)))
