@@ -1,0 +1,591 @@
+package main
+
+// End-to-end tests of load-balanced answers (issue 3, "Show it works"): a real `lbdns serve`
+// with a generated GeoIP database, queried over UDP and TCP, with and without EDNS Client
+// Subnet, from several resolver addresses of the loopback network.
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/geo/geotest"
+)
+
+const lbZone = `$ORIGIN lb.test.
+$TTL 300
+@         IN SOA ns1 hostmaster 1 3600 600 86400 60
+@         IN NS  ns1
+@         IN A   192.0.2.1
+@         IN MX  50 zonemx
+ns1       IN A   127.0.0.1
+zonemx    IN A   192.0.2.99
+exact     IN A   192.0.2.250
+exact     IN TXT "zone txt"
+www.wild  IN A   192.0.2.251
+*.wild2   IN A   192.0.2.252
+*.wild2   IN TXT "zone wildcard"
+mail1     IN A   192.0.2.25
+mail2     IN A   192.0.2.26
+sip1      IN A   192.0.2.60
+sip2      IN A   192.0.2.61
+target    IN A   192.0.2.77
+disabled  IN A   192.0.2.240
+`
+
+// lbConfig is the config of the load-balancing end-to-end tests; %[1]s is the GeoIP database,
+// %[2]d a closed port on loopback (the monitored pools down1/down2 are down: probes refused).
+const lbConfig = `server:
+  listen: ["127.0.0.1:0"]
+  pop: { code: LHR, region: WEU, country: GB, latitude: 51.47, longitude: -0.45 }
+metrics:
+  listen: "127.0.0.1:0"
+geoip:
+  city: %[1]s
+zones:
+  - name: lb.test
+    file: lb.test.zone
+monitors:
+  - { name: refused, type: http, port: %[2]d, interval: 60, timeout: 1, retries: 0 }
+pools:
+  - { name: us,   latitude: 37.4,  longitude: -122.1, origins: [ { name: us-1, address: 198.51.100.1 } ] }
+  - name: eu
+    latitude: 50.1
+    longitude: 8.7
+    origins:
+      - { name: eu-1, address: 198.51.100.2 }
+      - { name: eu-1-v6, address: "2001:db8::2" }
+  - { name: asia, latitude: 35.68, longitude: 139.69, origins: [ { name: asia-1, address: 198.51.100.3 } ] }
+  - { name: ca,   origins: [ { name: ca-1, address: 198.51.100.4 } ] }
+  - { name: lhr,  origins: [ { name: lhr-1, address: 198.51.100.5 } ] }
+  - { name: v6only, origins: [ { name: v6-1, address: "2001:db8::6" } ] }
+  - name: weighted
+    origin_steering: { policy: random }
+    origins:
+      - { name: small, address: 198.51.100.10, weight: 0.2 }
+      - { name: large, address: 198.51.100.11, weight: 0.8 }
+  - name: hashpool
+    origin_steering: { policy: hash }
+    origins:
+      - { name: h1, address: 198.51.100.20, weight: 0.5 }
+      - { name: h2, address: 198.51.100.21, weight: 1 }
+  - name: multi
+    origins:
+      - { name: m1, address: 198.51.100.30 }
+      - { name: m2, address: 198.51.100.31 }
+      - { name: m3, address: 198.51.100.32 }
+  - { name: hostpool, origins: [ { name: target, address: target.lb.test } ] }
+  - name: mixed
+    origins:
+      - { name: mixed-ip, address: 198.51.100.40 }
+      - { name: mixed-host, address: target.lb.test }
+  - { name: disabledpool, enabled: false, origins: [ { name: dp-1, address: 198.51.100.50 } ] }
+  - name: offorigin
+    origins:
+      - { name: off, address: 198.51.100.60, enabled: false }
+      - { name: zero, address: 198.51.100.61, weight: 0 }
+      - { name: on, address: 198.51.100.62 }
+  - name: alloff
+    origins:
+      - { name: alloff-1, address: 198.51.100.70, enabled: false }
+      - { name: alloff-2, address: 198.51.100.71, enabled: false }
+  - { name: zerow, origins: [ { name: zerow-1, address: 198.51.100.80, weight: 0 } ] }
+  - name: mx
+    origins:
+      - { name: mail1, address: mail1.lb.test, port: 25 }
+      - { name: mail2, address: mail2.lb.test, port: 25 }
+  - name: srv
+    origins:
+      - { name: sip1, address: sip1.lb.test, port: 5060, weight: 1 }
+      - { name: sip2, address: sip2.lb.test, port: 5061, weight: 0.5 }
+  - { name: down1, monitor: refused, origins: [ { name: down1-1, address: 127.0.0.41 } ] }
+  - { name: down2, monitor: refused, origins: [ { name: down2-1, address: 127.0.0.42 } ] }
+load_balancers:
+  - name: geo.lb.test
+    steering_policy: geo
+    location_strategy: { prefer_ecs: always, mode: resolver_ip }
+    country_pools: { FR: [eu], CA: [ca] }
+    region_pools: { WNAM: [us], WEU: [eu], NEAS: [asia] }
+    default_pools: [us]
+    fallback_pool: eu
+  - name: geodef.lb.test
+    steering_policy: geo
+    country_pools: { GB: [lhr], FR: [eu] }
+    region_pools: { WNAM: [us] }
+    default_pools: [us]
+  - name: pop.lb.test
+    location_strategy: { prefer_ecs: always, mode: resolver_ip }
+    pop_pools: { LHR: [lhr], SJC: [us] }
+    country_pools: { FR: [eu] }
+    default_pools: [us]
+  - name: prox.lb.test
+    steering_policy: proximity
+    default_pools: [us, eu, asia]
+  - name: rand.lb.test
+    steering_policy: random
+    random_steering: { default_weight: 1, pool_weights: { us: 0.25, eu: 0.75 } }
+    default_pools: [us, eu]
+  - { name: wrand.lb.test, steering_policy: "off", default_pools: [weighted] }
+  - name: failover.lb.test
+    steering_policy: "off"
+    default_pools: [disabledpool, v6only, eu]
+    fallback_pool: asia
+  - { name: hash.lb.test, steering_policy: "off", default_pools: [hashpool] }
+  - { name: cookie.lb.test, steering_policy: "off", session_affinity: ip_cookie, default_pools: [multi] }
+  - { name: multi.lb.test, steering_policy: "off", default_pools: [multi] }
+  - { name: "*.wild.lb.test", default_pools: [us] }
+  - { name: "*.wild2.lb.test", default_pools: [asia] }
+  - { name: lb.test, default_pools: [mx] }
+  - { name: _sip._tcp.lb.test, default_pools: [srv] }
+  - { name: cname.lb.test, default_pools: [hostpool] }
+  - { name: mixed.lb.test, default_pools: [mixed] }
+  - { name: exact.lb.test, ttl: 120, default_pools: [eu] }
+  - { name: disabled.lb.test, enabled: false, default_pools: [us] }
+  - { name: origins.lb.test, default_pools: [offorigin] }
+  - { name: nodata.lb.test, default_pools: [alloff] }
+  - { name: zerow.lb.test, steering_policy: "off", default_pools: [zerow, asia] }
+  - { name: fb.lb.test, steering_policy: "off", ttl: 45, default_pools: [down1], fallback_pool: down2 }
+  - { name: fblast.lb.test, steering_policy: "off", default_pools: [down1, down2] }
+  - { name: fbfam.lb.test, steering_policy: "off", default_pools: [v6only], fallback_pool: eu }
+`
+
+// closedPort returns a TCP port on ip that nothing listens on (it was free a moment ago).
+func closedPort(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// startLBServe writes the load-balancing config with a fresh GeoIP database and starts serve.
+func startLBServe(t *testing.T) *proc {
+	t.Helper()
+	dir := t.TempDir()
+	db := geotest.Default(t)
+	writeFiles(t, dir, map[string]string{
+		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, closedPort(t, "127.0.0.41")),
+		"lb.test.zone": lbZone,
+	})
+	return startServe(t, filepath.Join(dir, "lbdns.yaml"))
+}
+
+// withECS adds an OPT record (1232 bytes) with an ECS option for cidr.
+func withECS(cidr string) func(*dns.Msg) {
+	return func(m *dns.Msg) {
+		pfx := netip.MustParsePrefix(cidr)
+		e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, SourceNetmask: uint8(pfx.Bits()), Address: net.IP(pfx.Addr().AsSlice())}
+		e.Family = 1
+		if pfx.Addr().Is6() {
+			e.Family = 2
+		}
+		m.SetEdns0(1232, false)
+		o := m.IsEdns0()
+		o.Option = append(o.Option, e)
+	}
+}
+
+// withRawECS adds an OPT record with an ECS option whose bytes are given as is (for malformed
+// options that miekg/dns refuses to pack).
+func withRawECS(data []byte) func(*dns.Msg) {
+	return func(m *dns.Msg) {
+		m.SetEdns0(1232, false)
+		o := m.IsEdns0()
+		o.Option = append(o.Option, &dns.EDNS0_LOCAL{Code: dns.EDNS0SUBNET, Data: data})
+	}
+}
+
+// queryFrom is query with the client socket bound to src (an address of 127.0.0.0/8), so the
+// server sees that resolver address. src "" = the system's choice (127.0.0.1).
+func queryFrom(t *testing.T, netw, addr, src, name string, qtype uint16, opts ...func(*dns.Msg)) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	m.RecursionDesired = false
+	for _, o := range opts {
+		o(m)
+	}
+	c := &dns.Client{Net: netw, Timeout: 2 * time.Second}
+	if src != "" {
+		ip := net.ParseIP(src)
+		d := &net.Dialer{Timeout: 2 * time.Second}
+		if netw == "tcp" {
+			d.LocalAddr = &net.TCPAddr{IP: ip}
+		} else {
+			d.LocalAddr = &net.UDPAddr{IP: ip}
+		}
+		c.Dialer = d
+	}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s %s %s from %q: %v", netw, name, dns.TypeToString[qtype], src, err)
+	}
+	return r
+}
+
+// ecsOf returns the ECS option of a reply, or nil.
+func ecsOf(m *dns.Msg) *dns.EDNS0_SUBNET {
+	o := m.IsEdns0()
+	if o == nil {
+		return nil
+	}
+	for _, opt := range o.Option {
+		if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
+			return e
+		}
+	}
+	return nil
+}
+
+// rdataOf is the sorted RDATA of rrs (owner, TTL and class left out), joined by " | ".
+func rdataOf(rrs []dns.RR) string {
+	var out []string
+	for _, rr := range rrs {
+		h := rr.Header()
+		out = append(out, dns.TypeToString[h.Rrtype]+" "+strings.TrimPrefix(rr.String(), h.String()))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " | ")
+}
+
+// checkECSEcho checks that a reply to a query with ECS cidr carries ECS back: same family,
+// source prefix and address (RFC 7871 §7.2.1), and returns the scope.
+func checkECSEcho(t *testing.T, r *dns.Msg, cidr string) int {
+	t.Helper()
+	e := ecsOf(r)
+	if e == nil {
+		t.Errorf("reply to a query with ECS %s carries no ECS:\n%v", cidr, r)
+		return -1
+	}
+	pfx := netip.MustParsePrefix(cidr)
+	addr, _ := netip.AddrFromSlice(e.Address)
+	if int(e.SourceNetmask) != pfx.Bits() || addr.Unmap() != pfx.Addr() {
+		t.Errorf("ECS echoed as %s/%d, sent %s", e.Address, e.SourceNetmask, cidr)
+	}
+	return int(e.SourceScope)
+}
+
+// lbCase is one query and what the reply must be.
+type lbCase struct {
+	what   string
+	name   string
+	qtype  uint16
+	ecs    string // "" = no ECS option
+	src    string // resolver address ("" = 127.0.0.1: US/CA, WNAM)
+	rcode  int
+	answer string // rdataOf(Answer)
+	extra  string // rdataOf(Extra without OPT); "" = not checked, "(none)" = empty
+	ttl    uint32 // of every answer record; 0 = not checked
+	scope  int    // ECS scope; checked only with ecs set
+	soa    bool   // SOA expected in the authority section (negative answer)
+}
+
+func runLBCase(t *testing.T, p *proc, c lbCase) {
+	t.Helper()
+	for _, netw := range []string{"udp", "tcp"} {
+		addr := p.DNS
+		if netw == "tcp" {
+			addr = p.TCP
+		}
+		var opts []func(*dns.Msg)
+		if c.ecs != "" {
+			opts = append(opts, withECS(c.ecs))
+		}
+		r := queryFrom(t, netw, addr, c.src, c.name, c.qtype, opts...)
+		where := fmt.Sprintf("%s: %s %s ecs=%q src=%q", netw, c.name, dns.TypeToString[c.qtype], c.ecs, c.src)
+		if r.Rcode != c.rcode || !r.Authoritative {
+			t.Errorf("%s: rcode %s AA %v, want %s AA\n%v", where, dns.RcodeToString[r.Rcode], r.Authoritative, dns.RcodeToString[c.rcode], r)
+			continue
+		}
+		if got := rdataOf(r.Answer); got != c.answer {
+			t.Errorf("%s: answer\n  %s\nwant\n  %s", where, got, c.answer)
+		}
+		if c.extra != "" {
+			var extra []dns.RR
+			for _, rr := range r.Extra {
+				if rr.Header().Rrtype != dns.TypeOPT {
+					extra = append(extra, rr)
+				}
+			}
+			want := c.extra
+			if want == "(none)" {
+				want = ""
+			}
+			if got := rdataOf(extra); got != want {
+				t.Errorf("%s: additional\n  %s\nwant\n  %s", where, got, c.extra)
+			}
+		}
+		if c.ttl != 0 {
+			for _, rr := range r.Answer {
+				if rr.Header().Ttl != c.ttl {
+					t.Errorf("%s: TTL %d in %s, want %d", where, rr.Header().Ttl, rr, c.ttl)
+				}
+			}
+		}
+		hasSOA := len(r.Ns) == 1 && r.Ns[0].Header().Rrtype == dns.TypeSOA
+		if c.soa != hasSOA {
+			t.Errorf("%s: SOA in authority %v, want %v\n%v", where, hasSOA, c.soa, r)
+		}
+		if c.soa && hasSOA && r.Ns[0].Header().Ttl != 60 {
+			t.Errorf("%s: negative TTL %d, want 60 (min(SOA TTL, MINIMUM), RFC 2308)", where, r.Ns[0].Header().Ttl)
+		}
+		if c.ecs != "" {
+			if s := checkECSEcho(t, r, c.ecs); s >= 0 && s != c.scope {
+				t.Errorf("%s: ECS scope /%d, want /%d", where, s, c.scope)
+			}
+		} else if ecsOf(r) != nil {
+			t.Errorf("%s: ECS in the reply to a query without ECS", where)
+		}
+	}
+}
+
+func TestLBAnswers(t *testing.T) {
+	p := startLBServe(t)
+	const (
+		us    = "A 198.51.100.1"
+		eu    = "A 198.51.100.2"
+		eu6   = "AAAA 2001:db8::2"
+		asia  = "A 198.51.100.3"
+		ca    = "A 198.51.100.4"
+		lhr   = "A 198.51.100.5"
+		multi = "A 198.51.100.30 | A 198.51.100.31 | A 198.51.100.32"
+	)
+	groups := []struct {
+		group string
+		cases []lbCase
+	}{
+		{"geo, prefer_ecs always, mode resolver_ip", []lbCase{
+			{what: "ECS in FR: country_pools[FR]", name: "geo.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: eu, ttl: 30, scope: 24},
+			{what: "ECS longer than the GeoIP network: scope is the network's /24", name: "geo.lb.test", qtype: dns.TypeA, ecs: "192.0.2.128/25", answer: eu, ttl: 30, scope: 24},
+			{what: "ECS in CA/QC: country_pools[CA] before region ENAM", name: "geo.lb.test", qtype: dns.TypeA, ecs: "127.0.9.0/24", answer: ca, scope: 24},
+			{what: "ECS in DE: region_pools[WEU]", name: "geo.lb.test", qtype: dns.TypeA, ecs: "127.0.3.0/24", answer: eu, scope: 24},
+			{what: "ECS in JP: region_pools[NEAS]", name: "geo.lb.test", qtype: dns.TypeA, ecs: "127.0.4.0/24", answer: asia, scope: 24},
+			{what: "ECS in AR (SSAM, no key): default_pools, still decided by ECS", name: "geo.lb.test", qtype: dns.TypeA, ecs: "203.0.113.0/24", answer: us, scope: 24},
+			{what: "ECS in SG (SEAS, no key): default_pools", name: "geo.lb.test", qtype: dns.TypeA, ecs: "198.51.100.0/24", answer: us, scope: 24},
+			{what: "IPv6 ECS in NL: WEU, scope = GeoIP network /32", name: "geo.lb.test", qtype: dns.TypeA, ecs: "2001:db8:1::/48", answer: eu, scope: 32},
+			{what: "ECS unknown to GeoIP: resolver location (US), scope = source /16", name: "geo.lb.test", qtype: dns.TypeA, ecs: "192.0.0.0/16", answer: us, scope: 16},
+			{what: "ECS unknown, resolver in GB", name: "geo.lb.test", qtype: dns.TypeA, ecs: "172.16.0.0/12", src: "127.0.2.9", answer: eu, scope: 12},
+			{what: "ECS /0: resolver location, scope 0", name: "geo.lb.test", qtype: dns.TypeA, ecs: "0.0.0.0/0", src: "127.0.4.9", answer: asia, scope: 0},
+			{what: "no ECS, resolver in US/CA", name: "geo.lb.test", qtype: dns.TypeA, answer: us},
+			{what: "no ECS, resolver in GB", name: "geo.lb.test", qtype: dns.TypeA, src: "127.0.2.9", answer: eu},
+			{what: "no ECS, resolver in JP", name: "geo.lb.test", qtype: dns.TypeA, src: "127.0.4.9", answer: asia},
+			{what: "no ECS, resolver in CA/QC", name: "geo.lb.test", qtype: dns.TypeA, src: "127.0.9.9", answer: ca},
+			{what: "no ECS, resolver unknown to GeoIP: PoP (GB, WEU)", name: "geo.lb.test", qtype: dns.TypeA, src: "127.1.0.9", answer: eu},
+			{what: "AAAA for FR: the v6 origin of eu", name: "geo.lb.test", qtype: dns.TypeAAAA, ecs: "192.0.2.0/24", answer: eu6, scope: 24},
+			{what: "AAAA for US: us has no v6, fallback eu", name: "geo.lb.test", qtype: dns.TypeAAAA, ecs: "127.0.0.0/24", answer: eu6, scope: 24},
+		}},
+		{"geo with default location_strategy (prefer_ecs proximity, mode pop)", []lbCase{
+			{what: "ECS in FR ignored: the PoP's country GB decides, scope 0", name: "geodef.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: lhr, scope: 0},
+			{what: "ECS in US ignored", name: "geodef.lb.test", qtype: dns.TypeA, ecs: "127.0.0.0/24", answer: lhr, scope: 0},
+			{what: "resolver in US ignored", name: "geodef.lb.test", qtype: dns.TypeA, src: "127.0.0.9", answer: lhr},
+		}},
+		{"pop_pools keyed by server.pop.code", []lbCase{
+			{what: "pop_pools[LHR] beats country_pools[FR] of the ECS, scope 0", name: "pop.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: lhr, scope: 0},
+			{what: "resolver in US", name: "pop.lb.test", qtype: dns.TypeA, src: "127.0.0.9", answer: lhr},
+		}},
+		{"proximity (ECS preferred by default)", []lbCase{
+			{what: "ECS in Tokyo: asia", name: "prox.lb.test", qtype: dns.TypeA, ecs: "127.0.4.0/24", answer: asia, scope: 24},
+			{what: "ECS in New York: us (closer than Frankfurt)", name: "prox.lb.test", qtype: dns.TypeA, ecs: "127.0.1.0/24", answer: us, scope: 24},
+			{what: "ECS in Paris: eu", name: "prox.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: eu, scope: 24},
+			{what: "ECS in KR without coordinates: default_pools order", name: "prox.lb.test", qtype: dns.TypeA, ecs: "127.0.16.0/24", answer: us, scope: 24},
+			{what: "ECS unknown: the PoP (London), scope = source", name: "prox.lb.test", qtype: dns.TypeA, ecs: "172.16.5.0/24", answer: eu, scope: 24},
+			{what: "no ECS, resolver in Tokyo: mode pop, the PoP (London) decides", name: "prox.lb.test", qtype: dns.TypeA, src: "127.0.4.9", answer: eu},
+		}},
+		{"failover, family filtering, disabled pool and origins", []lbCase{
+			{what: "A: disabled pool skipped, v6-only pool cannot serve A", name: "failover.lb.test", qtype: dns.TypeA, answer: eu, ttl: 30},
+			{what: "AAAA: the v6-only pool", name: "failover.lb.test", qtype: dns.TypeAAAA, answer: "AAAA 2001:db8::6"},
+			{what: "with ECS: not client-dependent, scope 0", name: "failover.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: eu, scope: 0},
+			{what: "disabled origin and weight 0 left out", name: "origins.lb.test", qtype: dns.TypeA, answer: "A 198.51.100.62"},
+			{what: "pool of weight-0 origins skipped", name: "zerow.lb.test", qtype: dns.TypeA, answer: asia},
+			{what: "v6-only pool, fallback eu answers A", name: "fbfam.lb.test", qtype: dns.TypeA, answer: eu},
+			{what: "equal weights: every origin", name: "multi.lb.test", qtype: dns.TypeA, answer: multi},
+			{what: "AAAA of a v4-only pool with no fallback: NODATA with SOA", name: "multi.lb.test", qtype: dns.TypeAAAA, answer: "", soa: true},
+		}},
+		{"fallback (ruling 6) and nothing to answer (ruling 7)", []lbCase{
+			{what: "every pool down: fallback_pool with health ignored, LB TTL", name: "fb.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.42", ttl: 45},
+			{what: "fallback with ECS: scope 0", name: "fb.lb.test", qtype: dns.TypeA, ecs: "127.0.2.0/24", answer: "A 127.0.0.42", ttl: 45, scope: 0},
+			{what: "no fallback_pool: the last default pool", name: "fblast.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.42", ttl: 30},
+			{what: "fallback with every origin disabled: NODATA with SOA", name: "nodata.lb.test", qtype: dns.TypeA, answer: "", soa: true},
+			{what: "NODATA with ECS carries ECS, scope 0", name: "nodata.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: "", soa: true, scope: 0},
+		}},
+		{"hostname origins (ruling 1)", []lbCase{
+			{what: "CNAME followed in zone", name: "cname.lb.test", qtype: dns.TypeA, answer: "A 192.0.2.77 | CNAME target.lb.test.", extra: "(none)"},
+			{what: "CNAME query: the CNAME only", name: "cname.lb.test", qtype: dns.TypeCNAME, answer: "CNAME target.lb.test."},
+			{what: "mixed pool, A: the IP origin", name: "mixed.lb.test", qtype: dns.TypeA, answer: "A 198.51.100.40"},
+			{what: "mixed pool, AAAA: no v6 IP, the hostname (target has no AAAA)", name: "mixed.lb.test", qtype: dns.TypeAAAA, answer: "CNAME target.lb.test.", soa: true},
+			{what: "CNAME query at an IP pool: NODATA", name: "multi.lb.test", qtype: dns.TypeCNAME, answer: "", soa: true},
+		}},
+		{"MX and SRV load balancers (ruling 5)", []lbCase{
+			{what: "MX LB at the apex beats the zone MX; targets' A in additional", name: "lb.test", qtype: dns.TypeMX, answer: "MX 10 mail1.lb.test. | MX 10 mail2.lb.test.", extra: "A 192.0.2.25 | A 192.0.2.26", ttl: 30},
+			{what: "A at the MX LB's name comes from the zone", name: "lb.test", qtype: dns.TypeA, answer: "A 192.0.2.1", ttl: 300},
+			{what: "SRV: priority 0, weight × 100, origin port; targets' A in additional", name: "_sip._tcp.lb.test", qtype: dns.TypeSRV, answer: "SRV 0 100 5060 sip1.lb.test. | SRV 0 50 5061 sip2.lb.test.", extra: "A 192.0.2.60 | A 192.0.2.61", ttl: 30},
+			{what: "SRV with ECS: scope 0", name: "_sip._tcp.lb.test", qtype: dns.TypeSRV, ecs: "192.0.2.0/24", answer: "SRV 0 100 5060 sip1.lb.test. | SRV 0 50 5061 sip2.lb.test.", scope: 0},
+			{what: "A at the SRV name: zone data (none): NODATA", name: "_sip._tcp.lb.test", qtype: dns.TypeA, answer: "", soa: true},
+		}},
+		{"beside zone data (ruling 21), TTL (ruling 20)", []lbCase{
+			{what: "exact LB name beats the zone A; TTL override 120", name: "exact.lb.test", qtype: dns.TypeA, answer: eu, ttl: 120},
+			{what: "exact LB, AAAA from the LB", name: "exact.lb.test", qtype: dns.TypeAAAA, answer: eu6, ttl: 120},
+			{what: "TXT at an LB name comes from the zone", name: "exact.lb.test", qtype: dns.TypeTXT, answer: `TXT "zone txt"`, ttl: 300},
+			{what: "TXT with ECS: zone data, scope 0", name: "exact.lb.test", qtype: dns.TypeTXT, ecs: "192.0.2.0/24", answer: `TXT "zone txt"`, scope: 0},
+			{what: "wildcard LB", name: "anything.wild.lb.test", qtype: dns.TypeA, answer: us, ttl: 30},
+			{what: "wildcard LB, deeper name", name: "a.b.wild.lb.test", qtype: dns.TypeA, answer: us},
+			{what: "zone data at an existing name beats the wildcard LB", name: "www.wild.lb.test", qtype: dns.TypeA, answer: "A 192.0.2.251", ttl: 300},
+			{what: "wildcard LB beats the zone wildcard", name: "x.wild2.lb.test", qtype: dns.TypeA, answer: asia, ttl: 30},
+			{what: "TXT from the zone wildcard beside the wildcard LB", name: "x.wild2.lb.test", qtype: dns.TypeTXT, answer: `TXT "zone wildcard"`},
+			{what: "disabled LB: the zone data", name: "disabled.lb.test", qtype: dns.TypeA, answer: "A 192.0.2.240", ttl: 300},
+			{what: "disabled LB with ECS: zone data, scope 0", name: "disabled.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: "A 192.0.2.240", scope: 0},
+			{what: "NXDOMAIN with ECS carries ECS", name: "nope.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", rcode: dns.RcodeNameError, answer: "", soa: true, scope: 0},
+		}},
+	}
+	for _, g := range groups {
+		t.Run(g.group, func(t *testing.T) {
+			for _, c := range g.cases {
+				t.Run(c.what, func(t *testing.T) { runLBCase(t, p, c) })
+			}
+		})
+	}
+}
+
+// TestLBRefusedWithECS: a name outside every zone gets REFUSED, and still carries ECS back.
+func TestLBRefusedWithECS(t *testing.T) {
+	p := startLBServe(t)
+	for _, netw := range []string{"udp", "tcp"} {
+		addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+		r := queryFrom(t, netw, addr, "", "www.elsewhere.test", dns.TypeA, withECS("192.0.2.0/24"))
+		if r.Rcode != dns.RcodeRefused {
+			t.Errorf("%s: rcode %s, want REFUSED", netw, dns.RcodeToString[r.Rcode])
+		}
+		if s := checkECSEcho(t, r, "192.0.2.0/24"); s > 0 {
+			t.Errorf("%s: REFUSED with scope /%d, want 0", netw, s)
+		}
+	}
+}
+
+// TestLBMalformedECS: RFC 7871 §7.1.1 — a malformed ECS option gets FORMERR.
+func TestLBMalformedECS(t *testing.T) {
+	p := startLBServe(t)
+	cases := []struct {
+		what string
+		data []byte
+	}{
+		{"IPv4 source prefix 33", []byte{0, 1, 33, 0, 192, 0, 2, 0, 0}},
+		{"IPv6 source prefix 129", append([]byte{0, 2, 129, 0}, make([]byte, 17)...)},
+		{"address longer than the source prefix needs", []byte{0, 1, 16, 0, 192, 0, 2}},
+		{"bits set beyond the source prefix", []byte{0, 1, 25, 0, 192, 0, 2, 0xff}},
+		{"non-zero scope in a query", []byte{0, 1, 24, 8, 192, 0, 2}},
+		{"unknown family", []byte{0, 3, 8, 0, 1}},
+		{"truncated option", []byte{0, 1}},
+	}
+	for _, c := range cases {
+		for _, netw := range []string{"udp", "tcp"} {
+			addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+			r := queryFrom(t, netw, addr, "", "geo.lb.test", dns.TypeA, withRawECS(c.data))
+			if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 {
+				t.Errorf("%s, %s: rcode %s with %d answers, want FORMERR and none", c.what, netw, dns.RcodeToString[r.Rcode], len(r.Answer))
+			}
+		}
+	}
+	// A well-formed option right after still works (the server is not disturbed).
+	r := queryFrom(t, "udp", p.DNS, "", "geo.lb.test", dns.TypeA, withECS("192.0.2.0/24"))
+	if r.Rcode != dns.RcodeSuccess || rdataOf(r.Answer) != "A 198.51.100.2" {
+		t.Errorf("after the malformed ones: %v", r)
+	}
+}
+
+// TestLBRandomWeights: random steering by pool weight, and one origin drawn by weight. The
+// bounds are 6 standard deviations wide: a false failure has a probability below 1e-8.
+func TestLBRandomWeights(t *testing.T) {
+	p := startLBServe(t)
+	const n = 400
+	count := func(name string) map[string]int {
+		got := map[string]int{}
+		for i := 0; i < n; i++ {
+			netw, addr := "udp", p.DNS
+			if i%4 == 0 {
+				netw, addr = "tcp", p.TCP
+			}
+			r := queryFrom(t, netw, addr, "", name, dns.TypeA, withECS("192.0.2.0/24"))
+			if len(r.Answer) != 1 {
+				t.Fatalf("%s: %d answers, want exactly 1\n%v", name, len(r.Answer), r)
+			}
+			if s := checkECSEcho(t, r, "192.0.2.0/24"); s != 0 {
+				t.Fatalf("%s: scope /%d, want 0 (random does not depend on the client)", name, s)
+			}
+			if r.Answer[0].Header().Ttl != 30 {
+				t.Fatalf("%s: TTL %d, want 30", name, r.Answer[0].Header().Ttl)
+			}
+			got[rdataOf(r.Answer)]++
+		}
+		return got
+	}
+	// pool_weights us 0.25, eu 0.75: us expected 100 of 400 (sd 8.7).
+	got := count("rand.lb.test")
+	if us, eu := got["A 198.51.100.1"], got["A 198.51.100.2"]; us+eu != n || us < 48 || us > 152 {
+		t.Errorf("random steering: %v, want about 100 us and 300 eu", got)
+	}
+	// origins 0.2 / 0.8: small expected 80 of 400 (sd 8).
+	got = count("wrand.lb.test")
+	if small, large := got["A 198.51.100.10"], got["A 198.51.100.11"]; small+large != n || small < 32 || small > 128 {
+		t.Errorf("origin weights: %v, want about 80 small and 320 large", got)
+	}
+	t.Logf("random steering 0.25/0.75 and origins 0.2/0.8 over %d queries each: ok", n)
+}
+
+// TestLBHashAndCookie: origin_steering hash and session_affinity ip_cookie keep one client on
+// one origin; the ECS scope is the client key's prefix (ruling 11); different clients spread.
+func TestLBHashAndCookie(t *testing.T) {
+	p := startLBServe(t)
+	for _, name := range []string{"hash.lb.test", "cookie.lb.test"} {
+		seen := map[string]int{}
+		for i := 0; i < 48; i++ {
+			ecs := fmt.Sprintf("10.%d.%d.0/24", i/8, i*29%256)
+			var first string
+			for k := 0; k < 4; k++ {
+				netw, addr := "udp", p.DNS
+				if k%2 == 1 {
+					netw, addr = "tcp", p.TCP
+				}
+				r := queryFrom(t, netw, addr, "", name, dns.TypeA, withECS(ecs))
+				if len(r.Answer) != 1 {
+					t.Fatalf("%s ecs %s: %d answers, want exactly 1\n%v", name, ecs, len(r.Answer), r)
+				}
+				if s := checkECSEcho(t, r, ecs); s != 24 {
+					t.Errorf("%s ecs %s: scope /%d, want /24 (the client key's prefix)", name, ecs, s)
+				}
+				a := rdataOf(r.Answer)
+				if k == 0 {
+					first = a
+					seen[a]++
+				} else if a != first {
+					t.Errorf("%s ecs %s: answer moved from %s to %s", name, ecs, first, a)
+				}
+			}
+		}
+		want := 2
+		if name == "cookie.lb.test" {
+			want = 3
+		}
+		if len(seen) != want {
+			t.Errorf("%s: 48 clients reached %v, want %d distinct origins", name, seen, want)
+		}
+		// Without ECS the key is the resolver's /24: stable per resolver, no ECS in the reply.
+		a := rdataOf(queryFrom(t, "udp", p.DNS, "127.0.3.7", name, dns.TypeA).Answer)
+		for k := 0; k < 5; k++ {
+			r := queryFrom(t, "tcp", p.TCP, fmt.Sprintf("127.0.3.%d", 8+k), name, dns.TypeA)
+			if got := rdataOf(r.Answer); got != a || ecsOf(r) != nil {
+				t.Errorf("%s from 127.0.3.%d: %s (ECS %v), want %s as for 127.0.3.7 (same /24), no ECS", name, 8+k, got, ecsOf(r), a)
+			}
+		}
+		t.Logf("%s: 48 ECS clients spread over %v", name, seen)
+	}
+}
