@@ -57,6 +57,7 @@ type dynState struct {
 	cname []dns.CNAME
 	mx    []dns.MX
 	srv   []dns.SRV
+	rrbuf []dns.RR // backing store of the slices Answer returns when dst has no room
 
 	counters map[uint64]prometheus.Counter // lbdns_lb_answers_total by lb<<32|pool, per view
 	countFor *lbSet
@@ -70,6 +71,7 @@ func (d *dynState) init() {
 	d.cname = make([]dns.CNAME, 0, dynRecords)
 	d.mx = make([]dns.MX, 0, dynRecords)
 	d.srv = make([]dns.SRV, 0, dynRecords)
+	d.rrbuf = make([]dns.RR, 0, 2*dynRecords)
 	d.dec.Origins = make([]int, 0, dynRecords)
 	d.counters = map[uint64]prometheus.Counter{}
 }
@@ -130,6 +132,14 @@ func (d *dynState) Answer(mark int, owner string, qtype uint16, dst []dns.RR) ([
 		return dst, true
 	}
 	d.count(mark, d.dec.Pool)
+	if cap(dst)-len(dst) < len(d.dec.Origins) {
+		// Zone slices have no spare capacity: continue in the worker's buffer instead of
+		// letting append allocate (copying onto itself when dst already is that buffer).
+		dst = append(d.rrbuf[:0], dst...)
+		if cap(dst) > cap(d.rrbuf) {
+			d.rrbuf = dst[:0]
+		}
+	}
 	pool := &set.Pools[d.dec.Pool]
 	ips := d.lbs.ips[d.dec.Pool]
 	hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: d.dec.TTL}
