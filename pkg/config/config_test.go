@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lbdns/lbdns/pkg/model"
+	"github.com/lbdns/lbdns/pkg/rules"
 )
 
 // minimal is a small valid config used by the tests below; paths are relative to testdata/.
@@ -288,5 +289,24 @@ func TestFormatProblems(t *testing.T) {
 	want := "c.yaml:12: pools[2].origins[0].weight: 2.5 is outside 0..1\nwarning: c.yaml: pools[1].minimum_origins: too many\n"
 	if got := render("c.yaml", ps); got != want {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestRuleConditions wires the real rules compiler into model.RuleChecker, as the program does.
+func TestRuleConditions(t *testing.T) {
+	old := model.RuleChecker
+	defer func() { model.RuleChecker = old }()
+	model.RuleChecker = func(cond string) error { _, err := rules.Compile(cond); return err }
+	doc := minimal + `    rules:
+      - name: ok
+        condition: 'ip.src.country == "NL"'
+        overrides: { ttl: 10 }
+      - name: http
+        condition: 'http.host == "x"'
+`
+	_, ps := parseIn(t, "rules.yaml", doc)
+	if len(ps) != 1 || ps[0].Path != "load_balancers[0].rules[1].condition" || ps[0].Line != 19 || ps[0].Warning ||
+		!strings.Contains(ps[0].Msg, "http.host") {
+		t.Fatalf("want one error at load_balancers[0].rules[1].condition line 19, got %q", render("rules.yaml", ps))
 	}
 }

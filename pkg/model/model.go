@@ -7,6 +7,29 @@
 // Pointer fields distinguish "omitted" from an explicit zero where the default is not the zero
 // value (ruling 14, 20, 24 of DECISIONS.md); Normalize fills the defaults in. The package imports
 // only the standard library and pkg/region.
+//
+// A catalog goes through Normalize (defaults, ids derived from names: DeriveID), Resolve
+// (references by id or name → ids; an empty fallback_pool becomes the last default pool,
+// ruling 6) and Validate (per-object checks plus duplicates and cross-references). Problems
+// carry field paths ("pools[2].origins[0].weight"; the API passes an empty prefix). Choices
+// made where the documents are silent:
+//   - Pool names hold only letters, digits, '-' and '_' (Cloudflare F2); origin names are
+//     required and unique in a pool, and an address may not appear twice in a pool.
+//   - A load balancer whose first label starts with '_' (`_sip._tcp.example.com`) is a service
+//     load balancer answering SRV (ruling 5): every origin of its pools needs a port and a
+//     hostname address. MX load balancers cannot be told apart by name and are not checked.
+//   - Load balancer names are stored lower case without the trailing dot; zones == nil skips
+//     the in-zone check (an empty non-nil list fails it).
+//   - country_pools keys are ISO 3166-1 alpha-2 codes or US/CA subdivisions ("US-CA");
+//     pop_pools keys are codes of letters, digits, '-' and '_'; check_regions also accepts
+//     "ALL_REGIONS".
+//   - retries 0..5; a timeout × (retries+1) longer than the interval is a warning.
+//   - Warnings (valid, but no effect): proxied-only fields (ruling 27), cookie/header session
+//     affinity (ruling 17), monitor_group, notification_email, minimum_origins above the
+//     enabled origins (ruling 23), empty geo pool lists, headers other than Host on origins,
+//     User-Agent on monitors, proximity steering over pools without coordinates.
+//   - Rule conditions are compiled through the RuleChecker hook (set by the program to
+//     pkg/rules' Compile); fixed_response is rejected (ruling 18).
 package model
 
 import "time"
