@@ -211,8 +211,8 @@ func New(path string, o Options) (*App, error) {
 			return nil, fmt.Errorf("data_dir: %w", err)
 		}
 		a.store = st
-		// The backend combines the file's objects with the stored ones, validates them
-		// together and calls publish: that sets a.catalog and the first snapshot.
+		// The backend combines the file's objects with the stored ones; they are validated
+		// together here and published below as the first snapshot.
 		b, err := api.NewMemoryBackend(api.MemoryConfig{
 			Store:   st,
 			File:    *a.cfg.Catalog(),
@@ -230,13 +230,21 @@ func New(path string, o Options) (*App, error) {
 			return nil, err
 		}
 		a.backend = b
-	}
-	if a.snap.Load() == nil {
-		if err := a.publish(*a.catalog); err != nil {
+		if ps := b.Validate(); ps.HasErrors() {
 			a.closeStore()
 			l.close()
-			return nil, err
+			for i := range ps {
+				ps[i].Msg += " (objects created through the API, in " + a.cfg.DataDir + ", no longer fit the config file)"
+			}
+			return nil, ProblemsError{File: path, Problems: ps.Errors()}
 		}
+		cat := b.State().Catalog
+		a.catalog = &cat
+	}
+	if err := a.publish(*a.catalog); err != nil {
+		a.closeStore()
+		l.close()
+		return nil, err
 	}
 	a.zonesGau.Set(float64(len(a.zones)))
 	return a, nil

@@ -157,7 +157,7 @@ func Explain(w io.Writer, o ExplainOptions) error {
 	fmt.Fprintf(w, " (seed %d, health from %s)\n", o.Seed, healthSource(o.HealthFile))
 	if s.Geo != nil {
 		for _, fi := range s.Geo.Info() {
-			fmt.Fprintf(w, "geoip: %+v\n", fi)
+			fmt.Fprintf(w, "geoip: %s database %s (%s, IPv%d, built %s)\n", fi.Kind, fi.Path, fi.Type, fi.IPVersion, fi.Built.Format("2006-01-02"))
 		}
 	} else {
 		fmt.Fprintln(w, "geoip: none configured (every lookup fails; the PoP location is used, ruling 10)")
