@@ -32,7 +32,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/lbdns/lbdns/pkg/model"
 )
@@ -171,7 +170,8 @@ func (s *StringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Catalog returns the load-balancing objects of the file (normalised and resolved by Load).
+// Catalog returns the load-balancing objects of the file (normalised and resolved by Load) in
+// new slices; the objects' pointer fields are shared with c.
 func (c *Config) Catalog() *model.Catalog {
 	return &model.Catalog{
 		Monitors:      slices.Clone(c.Monitors),
@@ -200,12 +200,4 @@ func (c *Config) Zone(name string) *Zone {
 		}
 	}
 	return best
-}
-
-func joinQuoted(vals []string) string {
-	q := make([]string, len(vals))
-	for i, v := range vals {
-		q[i] = v
-	}
-	return strings.Join(q, ", ")
 }

@@ -125,6 +125,11 @@ func TestSyntaxErrors(t *testing.T) {
 		cfg, ps := parseIn(t, name, doc)
 		if cfg != nil || len(ps) != 1 || !ps.HasErrors() {
 			t.Errorf("%s: want one error and no config, got %v", name, ps)
+			continue
+		}
+		t.Logf("%s", render(name, ps))
+		if wantLine := strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".toml"); wantLine != (ps[0].Line > 0) {
+			t.Errorf("%s: line %d", name, ps[0].Line)
 		}
 	}
 }

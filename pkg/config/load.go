@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"sort"
 	"strings"
 
@@ -43,9 +45,12 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	if format == "yml" {
 		format = "yaml"
 	}
+	if format != "yaml" && format != "json" && format != "toml" {
+		return nil, model.Problems{{Msg: fmt.Sprintf("unknown config format %q: the file name must end in .yaml, .yml, .json or .toml", filepath.Ext(path))}}
+	}
 	tree, err := parse(data, format)
 	if err != nil {
-		return nil, model.Problems{{Msg: "syntax error: " + err.Error()}}
+		return nil, model.Problems{syntaxProblem(err)}
 	}
 	if tree.kind == kNull {
 		tree = &node{kind: kMap}
@@ -253,4 +258,19 @@ func (c *Config) resolvePaths(dir string) {
 			abs(&c.API.Tokens[i].TokenFile)
 		}
 	}
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: |toml: )?line (\d+): `)
+
+// syntaxProblem turns a parser error into a problem, moving "line N:" into Problem.Line.
+func syntaxProblem(err error) model.Problem {
+	msg := err.Error()
+	p := model.Problem{Msg: "syntax error: " + msg}
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		if n, err := strconv.Atoi(m[1]); err == nil {
+			p.Line = n
+			p.Msg = "syntax error: " + strings.TrimPrefix(msg[len(m[0]):], "yaml: ")
+		}
+	}
+	return p
 }
