@@ -12,15 +12,32 @@ import (
 // records). It reports false for anything it does not handle; the caller then uses miekg/dns.
 type packer struct {
 	b    []byte
-	comp map[string]int // name suffix → offset in b (offsets < 0x4000 only)
+	comp []compEntry // names written so far; a short list searched linearly beats a map here
 }
 
-const maxPointer = 0x3FFF
+type compEntry struct {
+	suffix string
+	off    int
+}
+
+const (
+	maxPointer  = 0x3FFF
+	maxCompList = 48 // names remembered per message; later ones are written in full
+)
+
+func (p *packer) find(suffix string) (int, bool) {
+	for i := range p.comp {
+		if p.comp[i].suffix == suffix {
+			return p.comp[i].off, true
+		}
+	}
+	return 0, false
+}
 
 // pack writes header placeholder, the question (qname lowercase presentation form) and the
 // sections; it returns the whole message (the caller uses what follows the question).
 func (p *packer) pack(dst []byte, qname string, qtype, qclass uint16, sections ...[]dns.RR) ([]byte, bool) {
-	clear(p.comp)
+	p.comp = p.comp[:0]
 	p.b = append(dst[:0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // header, written by the caller
 	if !p.name(qname, true) {
 		return nil, false
@@ -56,13 +73,13 @@ func (p *packer) name(s string, compress bool) bool {
 	for i := 0; i < len(s); {
 		suffix := s[i:]
 		if compress {
-			if off, ok := p.comp[suffix]; ok {
+			if off, ok := p.find(suffix); ok {
 				p.u16(0xC000 | uint16(off))
 				return true
 			}
 		}
-		if len(p.b) <= maxPointer {
-			p.comp[suffix] = len(p.b)
+		if len(p.b) <= maxPointer && len(p.comp) < maxCompList {
+			p.comp = append(p.comp, compEntry{suffix, len(p.b)})
 		}
 		j := strings.IndexByte(suffix, '.')
 		if j <= 0 || j > 63 {

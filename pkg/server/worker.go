@@ -52,7 +52,7 @@ func (w *worker) init() {
 	w.lower = make([]byte, 0, maxNameLen)
 	w.key = make([]byte, 0, maxNameLen+3)
 	w.pack = make([]byte, 0, maxTCPSize)
-	w.pk.comp = make(map[string]int, 64)
+	w.pk.comp = make([]compEntry, 0, maxCompList)
 	w.names = make(map[string]string)
 	w.dyn.init()
 }
