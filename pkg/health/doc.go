@@ -8,5 +8,30 @@
 // The Prober runs the probes; every change of health builds a new View that is published with
 // one atomic store and announced to OnChange callbacks. Nothing mutates a published View.
 //
+// Choices where the sources are silent:
+//
+//   - Port: origin port > monitor port > 80 / 443 / 25 by type (tcp and udp_icmp: 80).
+//     Host header and TLS SNI: origin header.Host > monitor header.Host > origin address (with
+//     ":port" when the port is not the scheme's default).
+//   - One target per distinct (monitor id, origin address, port, Host): pools sharing an origin
+//     share its probes and results; its User-Agent names the first such pool. The User-Agent is
+//     "Mozilla/5.0 (compatible; <Options.UserAgent>; +https://github.com/lbdns/lbdns;
+//     pool-id: <first 16 characters of the pool id>)" and monitor headers cannot replace it.
+//   - The first result of an unknown origin decides its state (the start-up round of ruling 8
+//     is conclusive); consecutive_up / consecutive_down apply between healthy and unhealthy.
+//     Reason, Code and RTT are those of the last probe, also while hysteresis holds the state.
+//   - Every HTTP(S) try uses a new connection ("Connection: close"): it tests that the origin
+//     accepts connections, and it measured cheaper than keeping 5,000 connections alive.
+//   - udp_icmp passes when no ICMP port unreachable arrives within the timeout (or the port
+//     answers); the echo request before it is sent only when ICMP sockets are permitted.
+//   - Webhooks get every transition that matches their filters except a first verdict of
+//     Healthy after start (Unknown → Unhealthy is notified). Deliveries are queued per
+//     receiver (bounded; a full queue drops and counts) and retried on network errors, 429 and
+//     5xx, five attempts with doubling backoff from 1 s.
+//   - A View is published promptly after a state change or a catalog update, and at most every
+//     5 s for RTT and reason changes alone.
+//   - Disabled pools, pools without a monitor (and pools with a monitor group, which the model
+//     does not carry yet) and disabled origins are not probed.
+//
 // The package imports pkg/model, zerolog, prometheus and golang.org/x/net/icmp only.
 package health
