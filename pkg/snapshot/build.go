@@ -56,8 +56,8 @@ func Build(in Input) (*Snapshot, error) {
 	}
 	zones := make([]*zone.Zone, len(in.Zones))
 	for i, z := range in.Zones {
-		if marks[i] == nil {
-			zones[i] = z
+		if marks[i] == nil || !z.Available() {
+			zones[i] = z // an unavailable secondary answers SERVFAIL, LB names included
 			continue
 		}
 		mz, err := z.WithMarks(marks[i])

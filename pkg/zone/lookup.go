@@ -105,8 +105,11 @@ func (z *Zone) Lookup(qname string, qtype uint16, dyn Dynamic) Result {
 	}
 	var buf [maxName]byte
 	lname := lower(buf[:0], qname)
-	if !isSubdomain(lname, z.lorigin) || z.apex == nil {
+	if !isSubdomain(lname, z.lorigin) {
 		return Result{Kind: ServFail, Rcode: dns.RcodeRefused}
+	}
+	if z.apex == nil { // Unavailable: a secondary zone not (or no longer) loaded
+		return Result{Kind: ServFail, Rcode: dns.RcodeServerFailure}
 	}
 	var res Result
 	res.AA = true

@@ -105,6 +105,17 @@ func (z *Zone) Origin() string { return z.origin }
 // SOA returns the zone's SOA record (shared; do not modify).
 func (z *Zone) SOA() *dns.SOA { return z.soa }
 
+// Unavailable returns a zone that has no data: every lookup in it answers SERVFAIL. It stands
+// for a secondary zone never transferred or expired (ruling 40), so names in it are neither
+// REFUSED nor answered from stale data.
+func Unavailable(origin string) *Zone {
+	origin = dns.Fqdn(origin)
+	return &Zone{origin: origin, lorigin: strings.ToLower(origin)}
+}
+
+// Available reports whether the zone has data (false for Unavailable zones).
+func (z *Zone) Available() bool { return z.apex != nil }
+
 // RRs returns all records of the zone, SOA first, in load order (for AXFR out). The slice is
 // new; the records are shared. Load-balancer marks add no records.
 func (z *Zone) RRs() []dns.RR { return slices.Clone(z.records) }
