@@ -386,7 +386,7 @@ func ValidateLoadBalancer(lb *LoadBalancer, path string, zones []string) Problem
 			if len(zones) == 0 {
 				ps.Errorf(f("name"), "%s is not inside a configured zone (no zones are configured)", quote(name))
 			} else {
-				ps.Errorf(f("name"), "%s is not inside any configured zone (%s)", quote(name), strings.Join(zones, ", "))
+				ps.Errorf(f("name"), "%s is not inside any configured zone (%s)", quote(name), strings.Join(uniq(zones), ", "))
 			}
 		}
 	}
@@ -702,4 +702,15 @@ func checkServicePools(ps *Problems, path string, refs []poolRef, pools map[stri
 			}
 		}
 	}
+}
+
+// uniq returns the distinct values of s in their first order.
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
