@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -183,6 +184,7 @@ func TestHTTPSProbe(t *testing.T) {
 		sni.Store(h.ServerName)
 		return nil, nil
 	}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshakes are the point
 	srv.StartTLS()
 	defer srv.Close()
 	p, _ := testProber(t, Options{})

@@ -198,7 +198,7 @@ func TestReadyTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("not ready")
 	}
-	if d := time.Since(start); d < 900*time.Millisecond || d > 1900*time.Millisecond {
+	if d := time.Since(start); d < 900*time.Millisecond || d > 2500*time.Millisecond {
 		t.Fatalf("ready after %v, want about 1s", d)
 	}
 	if !strings.Contains(logs.String(), `"why":"timeout"`) {

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -274,5 +275,59 @@ func TestSharedTargetsAndUpdate(t *testing.T) {
 	p.Update(catalog(m, p1, p2))
 	if len(p.targets) != 0 || len(p.queue) != 0 || !tgt.removed {
 		t.Fatalf("targets %d queue %d", len(p.targets), len(p.queue))
+	}
+}
+
+func TestMissingMonitor(t *testing.T) {
+	p, _ := testProber(t, Options{})
+	p.Update(&model.Catalog{Pools: []model.Pool{{ID: "p", Name: "p", Monitor: "gone", Origins: []model.Origin{origin("a", "127.0.0.1", 80)}}}})
+	v := p.View()
+	if st := v.Pool("p"); !st.Monitored || st.Healthy || st.State != PoolUnknown {
+		t.Fatalf("pool %+v", st)
+	}
+	if o := v.Origin("p", 0); o.Reason != ReasonConfig || o.State != Unknown {
+		t.Fatalf("origin %+v", o)
+	}
+	if len(p.targets) != 0 {
+		t.Fatal("probed without a monitor")
+	}
+}
+
+func benchProber(b *testing.B, n int) *Prober {
+	p := New(Options{})
+	m := mon(model.MonitorTCP)
+	cat := &model.Catalog{Monitors: []model.Monitor{m}}
+	for i := 0; i < n; i++ {
+		if i%100 == 0 {
+			cat.Pools = append(cat.Pools, model.Pool{ID: fmt.Sprintf("pool%d", i/100), Name: "p", Monitor: m.ID})
+		}
+		pl := &cat.Pools[len(cat.Pools)-1]
+		pl.Origins = append(pl.Origins, origin("o", fmt.Sprintf("127.0.%d.%d", i/250, 1+i%250), 80))
+	}
+	p.Update(cat)
+	return p
+}
+
+// BenchmarkViewOrigin is the query path's read of an origin's health.
+func BenchmarkViewOrigin(b *testing.B) {
+	v := benchProber(b, 5000).View()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if v.Origin("pool7", i%100).State != Unknown {
+			b.Fatal("state")
+		}
+	}
+}
+
+// BenchmarkPublish5000 is the cost of one View of 5,000 origins (after a state change).
+func BenchmarkPublish5000(b *testing.B) {
+	p := benchProber(b, 5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.mu.Lock()
+		p.dirty = true
+		p.mu.Unlock()
+		p.publish()
 	}
 }
