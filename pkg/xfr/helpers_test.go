@@ -388,3 +388,11 @@ func exchangeFrom(t testing.TB, local string, addr netip.AddrPort, m *dns.Msg, s
 	}
 	return r
 }
+
+// runStoppable runs m until the returned function is called (idempotent).
+func runStoppable(m *Manager) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}

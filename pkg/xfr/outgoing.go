@@ -71,7 +71,7 @@ func Outgoing(z *zone.Zone, set *steer.Set, h steer.Health) []dns.RR {
 	out := make([]dns.RR, 0, len(rrs)+8)
 	for _, rr := range rrs {
 		h := rr.Header()
-		if lb := replaced[dns.CanonicalName(h.Name)]; lb != nil && owns(lb, h.Rrtype) {
+		if lb := replaced[dns.CanonicalName(h.Name)]; lb != nil && lb.Owns(h.Rrtype) {
 			continue
 		}
 		out = append(out, rr)
@@ -85,7 +85,7 @@ func Outgoing(z *zone.Zone, set *steer.Set, h steer.Health) []dns.RR {
 		}
 		others := false
 		for t := range types[name] {
-			if !owns(lb, t) && t != dns.TypeRRSIG && t != dns.TypeNSEC {
+			if !lb.Owns(t) && t != dns.TypeRRSIG && t != dns.TypeNSEC {
 				others = true
 			}
 		}
@@ -121,17 +121,6 @@ func Outgoing(z *zone.Zone, set *steer.Set, h steer.Health) []dns.RR {
 		}
 	}
 	return out
-}
-
-// owns reports whether a balancer answers qtype at its name (ruling 21).
-func owns(lb *steer.LB, t uint16) bool {
-	switch lb.Service {
-	case steer.ServeMX:
-		return t == dns.TypeMX
-	case steer.ServeSRV:
-		return t == dns.TypeSRV
-	}
-	return t == dns.TypeA || t == dns.TypeAAAA || t == dns.TypeCNAME
 }
 
 // records turns a decision into records at name, as the server answers them.
