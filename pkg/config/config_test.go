@@ -315,3 +315,21 @@ func TestRuleConditions(t *testing.T) {
 		t.Fatalf("want one error at load_balancers[0].rules[1].condition line 19, got %q", render("rules.yaml", ps))
 	}
 }
+
+func TestZoneLookup(t *testing.T) {
+	c := &Config{Zones: []Zone{{Name: "example.com"}, {Name: "sub.example.com"}}}
+	if z := c.Zone("a.sub.example.com"); z == nil || z.Name != "sub.example.com" {
+		t.Errorf("longest match: %v", z)
+	}
+	if z := c.Zone("Example.COM."); z == nil || z.Name != "example.com" {
+		t.Errorf("apex: %v", z)
+	}
+	if c.Zone("example.org") != nil || c.Zone("badexample.com") != nil {
+		t.Error("outside")
+	}
+	got := withPort([]string{"192.0.2.1", "2001:db8::1", "[2001:db8::2]", "192.0.2.3:5300", "ns.example.com"})
+	want := []string{"192.0.2.1:53", "[2001:db8::1]:53", "[2001:db8::2]:53", "192.0.2.3:5300", "ns.example.com"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("withPort = %v", got)
+	}
+}

@@ -22,7 +22,7 @@ var (
 type decoder struct {
 	ps    model.Problems
 	lines map[string]int
-	bad   []string // paths with a decoding error (their validation problems are dropped)
+	bad   map[string]bool // paths with a decoding error (their validation problems are dropped)
 }
 
 func (d *decoder) errorf(path string, n *node, format string, args ...any) {
@@ -30,7 +30,7 @@ func (d *decoder) errorf(path string, n *node, format string, args ...any) {
 	if n != nil && n.line > 0 {
 		d.ps[len(d.ps)-1].Line = n.line
 	}
-	d.bad = append(d.bad, path)
+	d.bad[path] = true
 }
 
 // decode returns the value of n for type t as encoding/json would produce it from JSON (maps,
@@ -82,7 +82,7 @@ func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 				}
 				d.ps.Errorf(kp, "%s", msg)
 				d.ps[len(d.ps)-1].Line = n.klns[i]
-				d.bad = append(d.bad, kp)
+				d.bad[kp] = true
 				continue
 			}
 			if v := d.decode(n.vals[i], f.Type, kp); v != nil {

@@ -60,7 +60,7 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	}
 	applyEnv(tree)
 
-	d := &decoder{lines: map[string]int{}}
+	d := &decoder{lines: map[string]int{}, bad: map[string]bool{}}
 	raw := d.decode(tree, reflect.TypeFor[Config](), "")
 	js, err := json.Marshal(raw)
 	if err != nil {
@@ -96,12 +96,17 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	return cfg, kept
 }
 
-// under reports whether path is one of bad or below one of them.
-func under(path string, bad []string) bool {
-	for _, b := range bad {
-		if path == b || strings.HasPrefix(path, b+".") || strings.HasPrefix(path, b+"[") {
+// under reports whether path or one of its ancestors is in bad.
+func under(path string, bad map[string]bool) bool {
+	for path != "" {
+		if bad[path] {
 			return true
 		}
+		cut := max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['))
+		if cut <= 0 {
+			return false
+		}
+		path = path[:cut]
 	}
 	return false
 }

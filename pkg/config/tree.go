@@ -136,6 +136,7 @@ func fromYAML(y *yaml.Node, depth int, count *int) (*node, error) {
 		return fromYAML(y.Alias, depth+1, count)
 	case yaml.MappingNode:
 		n := &node{kind: kMap, line: y.Line}
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
@@ -144,9 +145,10 @@ func fromYAML(y *yaml.Node, depth int, count *int) (*node, error) {
 			if k.Value == "<<" && k.Tag == "!!merge" {
 				return nil, fmt.Errorf("line %d: merge keys (<<) are not supported", k.Line)
 			}
-			if n.get(k.Value) != nil || slices_contains(n.keys, k.Value) {
+			if seen[k.Value] {
 				return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, k.Value)
 			}
+			seen[k.Value] = true
 			c, err := fromYAML(v, depth+1, count)
 			if err != nil {
 				return nil, err
@@ -201,15 +203,6 @@ func fromYAML(y *yaml.Node, depth int, count *int) (*node, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", y.Line)
-}
-
-func slices_contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- JSON ----
@@ -286,6 +279,7 @@ func (p *jsonParser) fromToken(tok json.Token, line, depth int) (*node, error) {
 		switch t {
 		case '{':
 			n := &node{kind: kMap, line: line}
+			seen := map[string]bool{}
 			for p.dec.More() {
 				kl := p.line()
 				kt, err := p.dec.Token()
@@ -296,9 +290,10 @@ func (p *jsonParser) fromToken(tok json.Token, line, depth int) (*node, error) {
 				if !ok {
 					return nil, fmt.Errorf("line %d: object key is not a string", kl)
 				}
-				if slices_contains(n.keys, k) {
+				if seen[k] {
 					return nil, fmt.Errorf("line %d: duplicate key %q", kl, k)
 				}
+				seen[k] = true
 				v, err := p.value(depth + 1)
 				if err != nil {
 					return nil, err
