@@ -257,8 +257,11 @@ func (m *Manager) handleNotify(w dns.ResponseWriter, req *dns.Msg) bool {
 		writeReply(w, &c, errorReply(req, rcode))
 		return true
 	}
-	r := reply(req)
-	writeReply(w, &c, r)
+	select { // refresh at once (a refresh already asked for covers this one)
+	case s.kick <- struct{}{}:
+	default:
+	}
+	writeReply(w, &c, reply(req))
 	m.m.notifies.WithLabelValues(s.origin, "in", "accepted").Inc()
 	var serial any = "none"
 	for _, rr := range req.Answer {
@@ -267,9 +270,5 @@ func (m *Manager) handleNotify(w dns.ResponseWriter, req *dns.Msg) bool {
 		}
 	}
 	log.Info().Interface("serial", serial).Msg("xfr: NOTIFY accepted, refreshing")
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
 	return true
 }
