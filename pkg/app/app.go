@@ -7,11 +7,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,7 @@ import (
 	"github.com/lbdns/lbdns/pkg/server"
 	"github.com/lbdns/lbdns/pkg/snapshot"
 	"github.com/lbdns/lbdns/pkg/store"
+	"github.com/lbdns/lbdns/pkg/xfr"
 	"github.com/lbdns/lbdns/pkg/zone"
 )
 
@@ -57,10 +60,12 @@ type App struct {
 	regions *region.Table
 	catalog *model.Catalog
 	view    *health.View
+	second  map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
 
 	store   *store.Store
 	backend *api.MemoryBackend
 	prober  *health.Prober
+	xfr     *xfr.Manager
 	dns     *server.Server
 
 	ready    atomic.Bool
@@ -204,6 +209,24 @@ func New(path string, o Options) (*App, error) {
 		Region:        a.cfg.Server.PoP.Region,
 	})
 	a.catalog = a.cfg.Catalog()
+	a.second = map[string]*zone.Zone{}
+	for _, zc := range a.cfg.Zones {
+		if len(zc.Primaries) > 0 {
+			a.second[zoneKey(zc.Name)] = zone.Unavailable(zc.Name)
+		}
+	}
+	xm, err := xfr.New(xfr.Options{
+		Log:         a.log.With().Str("component", "xfr").Logger(),
+		Registerer:  a.reg,
+		DataDir:     a.cfg.DataDir,
+		Zones:       a.cfg.Zones,
+		OnSecondary: a.onSecondary,
+	})
+	if err != nil {
+		l.close()
+		return nil, err
+	}
+	a.xfr = xm
 	if a.cfg.DataDir != "" {
 		st, err := store.Open(a.cfg.DataDir)
 		if err != nil {
@@ -280,6 +303,7 @@ func (a *App) publish(cat model.Catalog) error {
 	a.mu.Unlock()
 	// The prober may publish a new view (onHealth) from inside Update: a.mu is not held here.
 	a.prober.Update(&cat)
+	a.publishOutgoing(s)
 	return nil
 }
 
@@ -289,16 +313,73 @@ func (a *App) buildLocked(cat *model.Catalog) (*snapshot.Snapshot, error) {
 	if a.regions != nil {
 		regions = a.regions.Of
 	}
+	zones := slices.Clone(a.zones)
+	for _, zc := range a.cfg.Zones {
+		if z := a.second[zoneKey(zc.Name)]; z != nil && len(zc.Primaries) > 0 {
+			zones = append(zones, z)
+		}
+	}
 	return snapshot.Build(snapshot.Input{
-		Zones: a.zones, Catalog: cat, Health: a.view, Geo: a.geo,
+		Zones: zones, Catalog: cat, Health: a.view, Geo: a.geo,
 		PoP: a.cfg.Server.PoP, Regions: regions,
 	})
+}
+
+func zoneKey(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
+
+// onSecondary receives a secondary zone from the transfer manager (nil: never loaded or
+// expired → SERVFAIL) and publishes a snapshot with it.
+func (a *App) onSecondary(origin string, z *zone.Zone) {
+	if z == nil {
+		z = zone.Unavailable(origin)
+	}
+	a.pubMu.Lock()
+	defer a.pubMu.Unlock()
+	a.mu.Lock()
+	a.second[zoneKey(origin)] = z
+	if a.catalog == nil || a.snap.Load() == nil {
+		a.mu.Unlock()
+		return // the first publish picks it up
+	}
+	s, err := a.buildLocked(a.catalog)
+	if err == nil {
+		s.Health, s.View = snapshot.NewDenseHealth(s.Steer, a.view), a.view
+		a.snap.Store(s)
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.log.Error().Err(err).Str("zone", origin).Msg("secondary zone not served")
+		return
+	}
+	a.log.Info().Str("zone", origin).Bool("loaded", z.Available()).Uint64("gen", s.Gen).Msg("secondary zone published")
+}
+
+// publishOutgoing hands the transfer manager the outgoing data of every zone lbdns is primary
+// for: zone data with each load balancer's client-independent answer (rulings 21, 38). The
+// manager bumps the serial and sends NOTIFY when that data changed (ruling 39).
+func (a *App) publishOutgoing(s *snapshot.Snapshot) {
+	if a.xfr == nil || s == nil {
+		return
+	}
+	a.mu.Lock()
+	var files []string
+	for _, zc := range a.cfg.Zones {
+		if zc.File != "" {
+			files = append(files, zoneKey(zc.Name))
+		}
+	}
+	a.mu.Unlock()
+	for _, z := range s.Zones.Zones() {
+		if !slices.Contains(files, zoneKey(z.Origin())) || !z.Available() {
+			continue
+		}
+		a.xfr.Publish(z.Origin(), xfr.Outgoing(z, s.Steer, s.Health))
+	}
 }
 
 // onHealth publishes a snapshot with a new health view; zones and load balancers are reused.
 func (a *App) onHealth(v *health.View) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.view = v
 	cur := a.snap.Load()
 	next := *cur
@@ -306,6 +387,8 @@ func (a *App) onHealth(v *health.View) {
 	next.View = v
 	next.Gen = snapshot.NextGen()
 	a.snap.Store(&next)
+	a.mu.Unlock()
+	a.publishOutgoing(&next)
 }
 
 // Reload re-reads the config file, zone files and GeoIP database and publishes a new
@@ -400,6 +483,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer close(proberDone); a.prober.Run(pctx) }()
 	defer func() { stopProber(); <-proberDone }()
 
+	xctx, stopXfr := context.WithCancel(context.Background())
+	xfrDone := make(chan struct{})
+	go func() { defer close(xfrDone); a.xfr.Run(xctx) }()
+	defer func() { stopXfr(); <-xfrDone }()
+
 	select {
 	case <-a.prober.Ready():
 	case <-ctx.Done():
@@ -413,6 +501,7 @@ func (a *App) Run(ctx context.Context) error {
 		Log:        a.log.With().Str("component", "dns").Logger(),
 		Registerer: a.reg,
 		UDPSockets: a.cfg.Server.UDPSockets,
+		Xfr:        a.xfr.Handle,
 	})
 	if err != nil {
 		return err
@@ -483,13 +572,34 @@ func (a *App) metricsHandler() http.Handler {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	// /readyz: 200 once the first health round is done and DNS is bound, and every secondary
+	// zone has data; the body lists each zone's transfer state (one JSON object per line).
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		var notReady []string
 		if !a.ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "not ready: first health round in progress")
-			return
+			notReady = append(notReady, "not ready: first health round in progress (or draining)")
 		}
-		fmt.Fprintln(w, "ready")
+		var states []xfr.ZoneStatus
+		if a.xfr != nil {
+			states = a.xfr.Status()
+		}
+		for _, st := range states {
+			if !st.Ready() {
+				notReady = append(notReady, fmt.Sprintf("not ready: zone %s has no data to serve (secondary: %s)", st.Zone, firstNonEmpty(st.LastError, "not transferred yet")))
+			}
+		}
+		if len(notReady) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, r := range notReady {
+				fmt.Fprintln(w, r)
+			}
+		} else {
+			fmt.Fprintln(w, "ready")
+		}
+		enc := json.NewEncoder(w)
+		for _, st := range states {
+			_ = enc.Encode(st)
+		}
 	})
 	return mux
 }
@@ -499,4 +609,13 @@ func (a *App) closeStore() {
 		a.store.Close()
 		a.store = nil
 	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
