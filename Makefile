@@ -6,7 +6,7 @@ PKGS      := ./...
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 20s
-DEBS      := knot dnsperf dnsutils nsd bind9
+DEBS      := knot dnsperf dnsutils nsd bind9 gdnsd
 
 .PHONY: build run test deps bench fuzz lint geoip demo-geoip clean
 

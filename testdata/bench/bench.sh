@@ -3,14 +3,15 @@
 # interleaved ROUNDS times (default 3 rounds of 8 s). The server is pinned to CPU 0 and dnsperf
 # to CPU 1; for each run it prints queries/s and the server's CPU time per query, read from the
 # server's own /proc accounting (utime+stime of its process tree) over the run. Then the medians
-# and the ratio lbdns/Knot on the static mix, and lbdns on the LB mix (queries-lb.txt) against
-# its static figure of the same run. All traffic stays on 127.0.0.1; every run stops by itself.
+# and the ratios: lbdns/Knot on the static mix (queries.txt), lbdns/gdnsd-dyna on the LB mix
+# (queries-lb.txt: weighted, failover and by-network names), and lbdns's LB mix against its
+# static figure of the same run. All traffic stays on 127.0.0.1; every run stops by itself.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 secs=${1:-8}; rounds=${2:-3}
 bin=$top/bin/lbdns
-for b in dnsperf knotd dig taskset; do command -v $b >/dev/null || { echo "bench: $b missing (make deps)" >&2; exit 2; }; done
+for b in dnsperf knotd gdnsd dig taskset; do command -v $b >/dev/null || { echo "bench: $b missing (make deps)" >&2; exit 2; }; done
 [ -x "$bin" ] || { echo "bench: build first (make build)" >&2; exit 2; }
 ncpu=$(nproc); scpu=0; ccpu=$(( ncpu > 1 ? 1 : 0 ))
 work=$(mktemp -d /tmp/lbdns-bench.XXXX); trap 'rm -rf "$work"' EXIT
@@ -57,12 +58,17 @@ zone:
     file: "ZONEDIR/lb.test.zone"
 KNOT
 mkdir -p "$work/knot"
+# gdnsd with DYNA records for lb.test (plugins weighted, metafo, geoip: the LB workload's peer).
+g=$work/gdnsd; mkdir -p "$g/zones"
+sed -e "s#PORT#5322#" -e "s#RUNDIR#$g#" "$here/gdnsd/config" > "$g/config"; cat "$here/gdnsd/plugins.cfg" >> "$g/config"
+cp "$here/example.test.zone" "$g/zones/example.test"; cp "$here/gdnsd/lb.test.dyna.zone" "$g/zones/lb.test"
 all=""
 for r in $(seq 1 $rounds); do
   l1=$(run knot 5321 "$here/queries.txt" knotd -c "$work/knot.conf"); echo "round $r: $l1"
   l2=$(run lbdns-static 5320 "$here/queries.txt" env GOMAXPROCS=1 "$bin" serve --config "$here/lbdns-lb.yaml"); echo "round $r: $l2"
   l3=$(run lbdns-lb 5320 "$here/queries-lb.txt" env GOMAXPROCS=1 "$bin" serve --config "$here/lbdns-lb.yaml"); echo "round $r: $l3"
-  all="$all$l1"$'\n'"$l2"$'\n'"$l3"$'\n'
+  l4=$(run gdnsd-dyna 5322 "$here/queries-lb.txt" gdnsd -c "$g" start); echo "round $r: $l4"
+  all="$all$l1"$'\n'"$l2"$'\n'"$l3"$'\n'"$l4"$'\n'
 done
 echo
 awk '
@@ -71,10 +77,11 @@ awk '
   { split($2, q, "="); split($3, c, "="); n[$1]++; Q[$1, n[$1]] = q[2]; C[$1, n[$1]] = c[2] }
   END {
     printf "| server | workload | qps (median) | server CPU us/query (median) |\n| --- | --- | ---: | ---: |\n"
-    split("knot lbdns-static lbdns-lb", names, " ")
-    for (k = 1; k <= 3; k++) { s = names[k]; for (i = 1; i <= n[s]; i++) { qa[i] = Q[s, i]; ca[i] = C[s, i] }
+    split("knot lbdns-static gdnsd-dyna lbdns-lb", names, " ")
+    for (k = 1; k <= 4; k++) { s = names[k]; for (i = 1; i <= n[s]; i++) { qa[i] = Q[s, i]; ca[i] = C[s, i] }
       mq[s] = med(qa, n[s]); mc[s] = med(ca, n[s])
-      printf "| %s | %s | %.0f | %.2f |\n", s, (s == "lbdns-lb" ? "queries-lb.txt" : "queries.txt"), mq[s], mc[s] }
+      printf "| %s | %s | %.0f | %.2f |\n", s, ((s == "lbdns-lb" || s == "gdnsd-dyna") ? "queries-lb.txt" : "queries.txt"), mq[s], mc[s] }
     printf "\nlbdns/Knot CPU per query, static mix: %.2f\n", mc["lbdns-static"] / mc["knot"]
+    printf "lbdns/gdnsd-dyna CPU per query, LB mix: %.2f\n", mc["lbdns-lb"] / mc["gdnsd-dyna"]
     printf "lbdns LB mix / lbdns static mix, CPU per query: %.2f (qps %.0f vs %.0f)\n", mc["lbdns-lb"] / mc["lbdns-static"], mq["lbdns-lb"], mq["lbdns-static"]
   }' <<<"$all"
