@@ -333,3 +333,10 @@ func TestZoneLookup(t *testing.T) {
 		t.Errorf("withPort = %v", got)
 	}
 }
+
+func TestLoadMissingFile(t *testing.T) {
+	cfg, ps := Load("testdata/nope.yaml")
+	if cfg != nil || render("nope.yaml", ps) != "nope.yaml: cannot read the config file: no such file or directory\n" {
+		t.Errorf("got %q", render("nope.yaml", ps))
+	}
+}

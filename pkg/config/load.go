@@ -28,7 +28,7 @@ const EnvPrefix = "LBDNS"
 func Load(path string) (*Config, model.Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, model.Problems{{Msg: fmt.Sprintf("cannot read the config file: %v", err)}}
+		return nil, model.Problems{{Msg: fmt.Sprintf("cannot read the config file: %v", unwrapPathErr(err))}}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
