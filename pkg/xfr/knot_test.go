@@ -1,0 +1,226 @@
+package xfr
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/config"
+	"github.com/lbdns/lbdns/pkg/zone"
+)
+
+// freePort returns a port free on 127.0.0.1 for UDP and TCP (for a peer server to bind).
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		pc.Close()
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// startPeer runs a peer server in the foreground until the test ends, and waits until it
+// answers the SOA of example.test on addr.
+func startPeer(t *testing.T, addr netip.AddrPort, name string, args ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	q := new(dns.Msg)
+	q.SetQuestion(testZoneFQDN, dns.TypeSOA)
+	c := &dns.Client{Timeout: 200 * time.Millisecond}
+	for range 100 {
+		select {
+		case <-exited:
+			t.Fatalf("%s exited:\n%s", name, out.String())
+		default:
+		}
+		if r, _, err := c.Exchange(q, addr.String()); err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s does not answer on %s:\n%s", name, addr, out.String())
+}
+
+const knotConf = `server:
+    listen: 127.0.0.1@PORT
+    rundir: "DIR"
+    background-workers: 1
+    udp-workers: 1
+    tcp-workers: 1
+database:
+    storage: "DIR"
+control:
+    listen: "DIR/knot.sock"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: xfr-key
+    algorithm: hmac-sha256
+    secret: SECRET
+remote:
+  - id: lbdns
+    address: LBDNS
+    key: xfr-key
+acl:
+  - id: transfer
+    address: 127.0.0.0/8
+    key: xfr-key
+    action: transfer
+zone:
+  - domain: example.test
+    file: "DIR/example.test.zone"
+    zonefile-load: difference
+    journal-content: changes
+    zonefile-sync: -1
+    semantic-checks: off
+    notify: lbdns
+    acl: transfer
+`
+
+// TestKnotPrimary: Knot is the primary, a Manager the secondary: AXFR with TSIG at start, then
+// a change at Knot (zone file edit + reload), NOTIFY from Knot, IXFR applied.
+func TestKnotPrimary(t *testing.T) {
+	if _, err := exec.LookPath("knotd"); err != nil {
+		t.Skip("knotd not installed (apt-get install knot): skipping the Knot interop test")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	knotAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+
+	events := make(secondaryEvents, 16)
+	sec, err := New(Options{Log: testLog(t), DataDir: filepath.Join(dir, "data"), OnSecondary: events.on,
+		Zones: []config.Zone{{Name: testZoneName, Primaries: []string{knotAddr.String()}, TSIG: testTSIG()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, sec.Handle, nil, true)
+
+	zoneV1 := strings.Replace(testZoneV1, " 10 1 1 2 60", " 1 3600 600 86400 60", 1)
+	zoneFile := filepath.Join(dir, "example.test.zone")
+	if err := os.WriteFile(zoneFile, []byte(zoneV1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
+		"LBDNS", "127.0.0.1@"+itoa(uint32(srv.addr.Port()))).Replace(knotConf)
+	confFile := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startPeer(t, knotAddr, "knotd", "-c", confFile)
+
+	runManager(t, sec)
+	z := events.waitSerial(t, 1)
+	if a := lookupA(z, "www.example.test."); !slices.Equal(a, []string{"192.0.2.10"}) {
+		t.Errorf("www after AXFR: %v", a)
+	}
+
+	// Change the zone at Knot: www moves, a new name appears, serial 2.
+	zoneV2 := strings.Replace(zoneV1, " 1 3600 600 86400 60", " 2 3600 600 86400 60", 1)
+	zoneV2 = strings.Replace(zoneV2, "192.0.2.10", "192.0.2.11", 1) + "api  IN A   192.0.2.30\n"
+	if err := os.WriteFile(zoneFile, []byte(zoneV2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("knotc", "-c", confFile, "zone-reload", testZoneName).CombinedOutput(); err != nil {
+		t.Fatalf("knotc zone-reload: %v: %s", err, out)
+	}
+	z = events.waitSerial(t, 2)
+	if a := lookupA(z, "www.example.test."); !slices.Equal(a, []string{"192.0.2.11"}) {
+		t.Errorf("www after IXFR: %v", a)
+	}
+	if a := lookupA(z, "api.example.test."); !slices.Equal(a, []string{"192.0.2.30"}) {
+		t.Errorf("api after IXFR: %v", a)
+	}
+	if n := counter(t, sec, testZoneFQDN, "in", "ixfr", "success"); n != 1 {
+		t.Errorf("IXFR successes: %v, want 1 (no fallback to AXFR)", n)
+	}
+	if n := counter(t, sec, testZoneFQDN, "in", "axfr", "success"); n != 1 {
+		t.Errorf("AXFR successes: %v, want 1", n)
+	}
+	srv.mu.Lock()
+	notified := slices.ContainsFunc(srv.seen, func(m *dns.Msg) bool { return m.Opcode == dns.OpcodeNotify })
+	srv.mu.Unlock()
+	if !notified {
+		t.Error("Knot's NOTIFY never arrived")
+	}
+
+	// A load balancer on the transferred zone: its name is answered by the LB, the other
+	// names by the transferred data (ruling 21).
+	marked, err := z.WithMarks(map[string]int{"www.example.test.": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := fixedLB{"198.51.100.7"}
+	if res := marked.Lookup("www.example.test.", dns.TypeA, dyn); len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "198.51.100.7" {
+		t.Errorf("www with an LB: %v", res.Answer)
+	}
+	if res := marked.Lookup("api.example.test.", dns.TypeA, dyn); len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "192.0.2.30" {
+		t.Errorf("api beside an LB: %v", res.Answer)
+	}
+	// A disabled LB (owns nothing) falls back to the transferred record.
+	if res := marked.Lookup("www.example.test.", dns.TypeA, fixedLB{}); len(res.Answer) != 1 || res.Answer[0].(*dns.A).A.String() != "192.0.2.11" {
+		t.Errorf("www with a disabled LB: %v", res.Answer)
+	}
+
+	// The wrong key: Knot refuses, the refresh fails and says why.
+	bad, err := New(Options{Log: testLog(t), OnSecondary: func(string, *zone.Zone) {},
+		Zones: []config.Zone{{Name: testZoneName, Primaries: []string{knotAddr.String()},
+			TSIG: &config.TSIG{Name: testKeyName, Algorithm: "hmac-sha256", Secret: otherSecret}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := bad.zone(testZoneFQDN)
+	bad.refresh(t.Context(), s)
+	if st := bad.Status()[0]; st.Loaded || !strings.Contains(st.LastError, "BADSIG") && !strings.Contains(st.LastError, "NOTAUTH") {
+		t.Errorf("transfer with the wrong key: %+v", st)
+	}
+}
+
+// fixedLB is a zone.Dynamic answering A with one address (none: a disabled LB).
+type fixedLB struct{ addr string }
+
+func (f fixedLB) Answer(mark int, owner string, qtype uint16, dst []dns.RR) ([]dns.RR, bool) {
+	if f.addr == "" || qtype != dns.TypeA {
+		return dst, false
+	}
+	return append(dst, &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 30},
+		A: net.ParseIP(f.addr)}), true
+}
