@@ -156,8 +156,8 @@ load_balancers:
   - { name: fbfam.lb.test, steering_policy: "off", default_pools: [v6only], fallback_pool: eu }
 `
 
-// closedPort returns a TCP port on ip that nothing listens on (it was free a moment ago).
-func closedPort(t *testing.T, ip string) int {
+// lbClosedPort returns a TCP port on ip that nothing listens on (it was free a moment ago).
+func lbClosedPort(t *testing.T, ip string) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
@@ -174,14 +174,14 @@ func startLBServe(t *testing.T) *proc {
 	dir := t.TempDir()
 	db := geotest.Default(t)
 	writeFiles(t, dir, map[string]string{
-		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, closedPort(t, "127.0.0.41")),
+		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbClosedPort(t, "127.0.0.41")),
 		"lb.test.zone": lbZone,
 	})
 	return startServe(t, filepath.Join(dir, "lbdns.yaml"))
 }
 
-// withECS adds an OPT record (1232 bytes) with an ECS option for cidr.
-func withECS(cidr string) func(*dns.Msg) {
+// lbWithECS adds an OPT record (1232 bytes) with an ECS option for cidr.
+func lbWithECS(cidr string) func(*dns.Msg) {
 	return func(m *dns.Msg) {
 		pfx := netip.MustParsePrefix(cidr)
 		e := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, SourceNetmask: uint8(pfx.Bits()), Address: net.IP(pfx.Addr().AsSlice())}
@@ -195,9 +195,9 @@ func withECS(cidr string) func(*dns.Msg) {
 	}
 }
 
-// withRawECS adds an OPT record with an ECS option whose bytes are given as is (for malformed
+// lbWithRawECS adds an OPT record with an ECS option whose bytes are given as is (for malformed
 // options that miekg/dns refuses to pack).
-func withRawECS(data []byte) func(*dns.Msg) {
+func lbWithRawECS(data []byte) func(*dns.Msg) {
 	return func(m *dns.Msg) {
 		m.SetEdns0(1232, false)
 		o := m.IsEdns0()
@@ -205,9 +205,9 @@ func withRawECS(data []byte) func(*dns.Msg) {
 	}
 }
 
-// queryFrom is query with the client socket bound to src (an address of 127.0.0.0/8), so the
+// lbQueryFrom is query with the client socket bound to src (an address of 127.0.0.0/8), so the
 // server sees that resolver address. src "" = the system's choice (127.0.0.1).
-func queryFrom(t *testing.T, netw, addr, src, name string, qtype uint16, opts ...func(*dns.Msg)) *dns.Msg {
+func lbQueryFrom(t *testing.T, netw, addr, src, name string, qtype uint16, opts ...func(*dns.Msg)) *dns.Msg {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
@@ -233,8 +233,8 @@ func queryFrom(t *testing.T, netw, addr, src, name string, qtype uint16, opts ..
 	return r
 }
 
-// ecsOf returns the ECS option of a reply, or nil.
-func ecsOf(m *dns.Msg) *dns.EDNS0_SUBNET {
+// lbECSOf returns the ECS option of a reply, or nil.
+func lbECSOf(m *dns.Msg) *dns.EDNS0_SUBNET {
 	o := m.IsEdns0()
 	if o == nil {
 		return nil
@@ -247,8 +247,8 @@ func ecsOf(m *dns.Msg) *dns.EDNS0_SUBNET {
 	return nil
 }
 
-// rdataOf is the sorted RDATA of rrs (owner, TTL and class left out), joined by " | ".
-func rdataOf(rrs []dns.RR) string {
+// lbRdata is the sorted RDATA of rrs (owner, TTL and class left out), joined by " | ".
+func lbRdata(rrs []dns.RR) string {
 	var out []string
 	for _, rr := range rrs {
 		h := rr.Header()
@@ -258,11 +258,11 @@ func rdataOf(rrs []dns.RR) string {
 	return strings.Join(out, " | ")
 }
 
-// checkECSEcho checks that a reply to a query with ECS cidr carries ECS back: same family,
+// lbCheckECSEcho checks that a reply to a query with ECS cidr carries ECS back: same family,
 // source prefix and address (RFC 7871 §7.2.1), and returns the scope.
-func checkECSEcho(t *testing.T, r *dns.Msg, cidr string) int {
+func lbCheckECSEcho(t *testing.T, r *dns.Msg, cidr string) int {
 	t.Helper()
-	e := ecsOf(r)
+	e := lbECSOf(r)
 	if e == nil {
 		t.Errorf("reply to a query with ECS %s carries no ECS:\n%v", cidr, r)
 		return -1
@@ -283,8 +283,8 @@ type lbCase struct {
 	ecs    string // "" = no ECS option
 	src    string // resolver address ("" = 127.0.0.1: US/CA, WNAM)
 	rcode  int
-	answer string // rdataOf(Answer)
-	extra  string // rdataOf(Extra without OPT); "" = not checked, "(none)" = empty
+	answer string // lbRdata(Answer)
+	extra  string // lbRdata(Extra without OPT); "" = not checked, "(none)" = empty
 	ttl    uint32 // of every answer record; 0 = not checked
 	scope  int    // ECS scope; checked only with ecs set
 	soa    bool   // SOA expected in the authority section (negative answer)
@@ -299,15 +299,15 @@ func runLBCase(t *testing.T, p *proc, c lbCase) {
 		}
 		var opts []func(*dns.Msg)
 		if c.ecs != "" {
-			opts = append(opts, withECS(c.ecs))
+			opts = append(opts, lbWithECS(c.ecs))
 		}
-		r := queryFrom(t, netw, addr, c.src, c.name, c.qtype, opts...)
+		r := lbQueryFrom(t, netw, addr, c.src, c.name, c.qtype, opts...)
 		where := fmt.Sprintf("%s: %s %s ecs=%q src=%q", netw, c.name, dns.TypeToString[c.qtype], c.ecs, c.src)
 		if r.Rcode != c.rcode || !r.Authoritative {
 			t.Errorf("%s: rcode %s AA %v, want %s AA\n%v", where, dns.RcodeToString[r.Rcode], r.Authoritative, dns.RcodeToString[c.rcode], r)
 			continue
 		}
-		if got := rdataOf(r.Answer); got != c.answer {
+		if got := lbRdata(r.Answer); got != c.answer {
 			t.Errorf("%s: answer\n  %s\nwant\n  %s", where, got, c.answer)
 		}
 		if c.extra != "" {
@@ -321,7 +321,7 @@ func runLBCase(t *testing.T, p *proc, c lbCase) {
 			if want == "(none)" {
 				want = ""
 			}
-			if got := rdataOf(extra); got != want {
+			if got := lbRdata(extra); got != want {
 				t.Errorf("%s: additional\n  %s\nwant\n  %s", where, got, c.extra)
 			}
 		}
@@ -340,10 +340,10 @@ func runLBCase(t *testing.T, p *proc, c lbCase) {
 			t.Errorf("%s: negative TTL %d, want 60 (min(SOA TTL, MINIMUM), RFC 2308)", where, r.Ns[0].Header().Ttl)
 		}
 		if c.ecs != "" {
-			if s := checkECSEcho(t, r, c.ecs); s >= 0 && s != c.scope {
+			if s := lbCheckECSEcho(t, r, c.ecs); s >= 0 && s != c.scope {
 				t.Errorf("%s: ECS scope /%d, want /%d", where, s, c.scope)
 			}
-		} else if ecsOf(r) != nil {
+		} else if lbECSOf(r) != nil {
 			t.Errorf("%s: ECS in the reply to a query without ECS", where)
 		}
 	}
@@ -461,11 +461,11 @@ func TestLBRefusedWithECS(t *testing.T) {
 	p := startLBServe(t)
 	for _, netw := range []string{"udp", "tcp"} {
 		addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
-		r := queryFrom(t, netw, addr, "", "www.elsewhere.test", dns.TypeA, withECS("192.0.2.0/24"))
+		r := lbQueryFrom(t, netw, addr, "", "www.elsewhere.test", dns.TypeA, lbWithECS("192.0.2.0/24"))
 		if r.Rcode != dns.RcodeRefused {
 			t.Errorf("%s: rcode %s, want REFUSED", netw, dns.RcodeToString[r.Rcode])
 		}
-		if s := checkECSEcho(t, r, "192.0.2.0/24"); s > 0 {
+		if s := lbCheckECSEcho(t, r, "192.0.2.0/24"); s > 0 {
 			t.Errorf("%s: REFUSED with scope /%d, want 0", netw, s)
 		}
 	}
@@ -489,15 +489,15 @@ func TestLBMalformedECS(t *testing.T) {
 	for _, c := range cases {
 		for _, netw := range []string{"udp", "tcp"} {
 			addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
-			r := queryFrom(t, netw, addr, "", "geo.lb.test", dns.TypeA, withRawECS(c.data))
+			r := lbQueryFrom(t, netw, addr, "", "geo.lb.test", dns.TypeA, lbWithRawECS(c.data))
 			if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 {
 				t.Errorf("%s, %s: rcode %s with %d answers, want FORMERR and none", c.what, netw, dns.RcodeToString[r.Rcode], len(r.Answer))
 			}
 		}
 	}
 	// A well-formed option right after still works (the server is not disturbed).
-	r := queryFrom(t, "udp", p.DNS, "", "geo.lb.test", dns.TypeA, withECS("192.0.2.0/24"))
-	if r.Rcode != dns.RcodeSuccess || rdataOf(r.Answer) != "A 198.51.100.2" {
+	r := lbQueryFrom(t, "udp", p.DNS, "", "geo.lb.test", dns.TypeA, lbWithECS("192.0.2.0/24"))
+	if r.Rcode != dns.RcodeSuccess || lbRdata(r.Answer) != "A 198.51.100.2" {
 		t.Errorf("after the malformed ones: %v", r)
 	}
 }
@@ -514,17 +514,17 @@ func TestLBRandomWeights(t *testing.T) {
 			if i%4 == 0 {
 				netw, addr = "tcp", p.TCP
 			}
-			r := queryFrom(t, netw, addr, "", name, dns.TypeA, withECS("192.0.2.0/24"))
+			r := lbQueryFrom(t, netw, addr, "", name, dns.TypeA, lbWithECS("192.0.2.0/24"))
 			if len(r.Answer) != 1 {
 				t.Fatalf("%s: %d answers, want exactly 1\n%v", name, len(r.Answer), r)
 			}
-			if s := checkECSEcho(t, r, "192.0.2.0/24"); s != 0 {
+			if s := lbCheckECSEcho(t, r, "192.0.2.0/24"); s != 0 {
 				t.Fatalf("%s: scope /%d, want 0 (random does not depend on the client)", name, s)
 			}
 			if r.Answer[0].Header().Ttl != 30 {
 				t.Fatalf("%s: TTL %d, want 30", name, r.Answer[0].Header().Ttl)
 			}
-			got[rdataOf(r.Answer)]++
+			got[lbRdata(r.Answer)]++
 		}
 		return got
 	}
@@ -555,14 +555,14 @@ func TestLBHashAndCookie(t *testing.T) {
 				if k%2 == 1 {
 					netw, addr = "tcp", p.TCP
 				}
-				r := queryFrom(t, netw, addr, "", name, dns.TypeA, withECS(ecs))
+				r := lbQueryFrom(t, netw, addr, "", name, dns.TypeA, lbWithECS(ecs))
 				if len(r.Answer) != 1 {
 					t.Fatalf("%s ecs %s: %d answers, want exactly 1\n%v", name, ecs, len(r.Answer), r)
 				}
-				if s := checkECSEcho(t, r, ecs); s != 24 {
+				if s := lbCheckECSEcho(t, r, ecs); s != 24 {
 					t.Errorf("%s ecs %s: scope /%d, want /24 (the client key's prefix)", name, ecs, s)
 				}
-				a := rdataOf(r.Answer)
+				a := lbRdata(r.Answer)
 				if k == 0 {
 					first = a
 					seen[a]++
@@ -579,11 +579,11 @@ func TestLBHashAndCookie(t *testing.T) {
 			t.Errorf("%s: 48 clients reached %v, want %d distinct origins", name, seen, want)
 		}
 		// Without ECS the key is the resolver's /24: stable per resolver, no ECS in the reply.
-		a := rdataOf(queryFrom(t, "udp", p.DNS, "127.0.3.7", name, dns.TypeA).Answer)
+		a := lbRdata(lbQueryFrom(t, "udp", p.DNS, "127.0.3.7", name, dns.TypeA).Answer)
 		for k := 0; k < 5; k++ {
-			r := queryFrom(t, "tcp", p.TCP, fmt.Sprintf("127.0.3.%d", 8+k), name, dns.TypeA)
-			if got := rdataOf(r.Answer); got != a || ecsOf(r) != nil {
-				t.Errorf("%s from 127.0.3.%d: %s (ECS %v), want %s as for 127.0.3.7 (same /24), no ECS", name, 8+k, got, ecsOf(r), a)
+			r := lbQueryFrom(t, "tcp", p.TCP, fmt.Sprintf("127.0.3.%d", 8+k), name, dns.TypeA)
+			if got := lbRdata(r.Answer); got != a || lbECSOf(r) != nil {
+				t.Errorf("%s from 127.0.3.%d: %s (ECS %v), want %s as for 127.0.3.7 (same /24), no ECS", name, 8+k, got, lbECSOf(r), a)
 			}
 		}
 		t.Logf("%s: 48 ECS clients spread over %v", name, seen)
