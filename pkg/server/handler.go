@@ -15,6 +15,7 @@ type result struct {
 	dynamic           bool // the answer depends on the client (an LB decided it): never cached
 	scope             int  // ECS scope prefix length of the answer (ruling 11): max over decisions
 	lastLB, lastPool  int  // the last LB decision, for metrics; -1 when none
+	zone              *zoneCounters
 }
 
 // view is one generation of answer data as the packet handler sees it (the snapshot in
@@ -74,6 +75,7 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 	if v != w.view {
 		w.view = v
 		w.resetCache()
+		clear(w.zoneCtr)
 	}
 	// Fast path: a static answer packed before.
 	cacheable := w.cache != nil && q.qclass == dns.ClassINET
@@ -82,6 +84,7 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 		if e := w.cache[string(w.key)]; e != nil {
 			if headerLen+(q.qEnd-headerLen)+len(e.body)+q.optLen() <= max {
 				w.m.response(e.rcode)
+				e.zone.count(e.rcode)
 				return w.assemble(in, out, e.aa, e.rcode, e.an, e.ns, e.ar, e.body, 0), true
 			}
 		}
@@ -127,12 +130,14 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 		// Like Knot: TC=1 with the question and OPT only; the client retries over TCP.
 		w.m.truncated++
 		w.m.response(res.rcode)
+		res.zone.count(res.rcode)
 		return w.assembleTC(in, out, res.aa, res.rcode, scope), true
 	}
 	if cacheable && !res.dynamic {
 		w.store(res, an, ns, ar, body)
 	}
 	w.m.response(res.rcode)
+	res.zone.count(res.rcode)
 	return w.assemble(in, out, res.aa, res.rcode, an, ns, ar, body, scope), true
 }
 
@@ -216,6 +221,7 @@ type cacheEntry struct {
 	rcode      int
 	an, ns, ar int
 	body       []byte
+	zone       *zoneCounters
 }
 
 // maxCacheEntries bounds each worker's answer cache; when full it starts over (random names
@@ -232,7 +238,7 @@ func (w *worker) store(res *result, an, ns, ar int, body []byte) {
 	if len(w.cache) >= maxCacheEntries {
 		clear(w.cache)
 	}
-	w.cache[string(w.key)] = &cacheEntry{aa: res.aa, rcode: res.rcode, an: an, ns: ns, ar: ar, body: append([]byte(nil), body...)}
+	w.cache[string(w.key)] = &cacheEntry{aa: res.aa, rcode: res.rcode, an: an, ns: ns, ar: ar, body: append([]byte(nil), body...), zone: res.zone}
 }
 
 // reset prepares a result for the next lookup, keeping slice capacity.
@@ -243,4 +249,5 @@ func (r *result) reset() {
 	r.dynamic = false
 	r.scope = 0
 	r.lastLB, r.lastPool = -1, -1
+	r.zone = nil
 }

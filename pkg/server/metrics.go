@@ -59,7 +59,11 @@ type metrics struct {
 	truncated [2]prometheus.Counter
 	dropped   [2]prometheus.Counter
 	lbAnswers *prometheus.CounterVec
+	zones     *prometheus.CounterVec
 }
+
+// zoneCounters are lbdns_dns_zone_responses_total of one zone, by rcode slot.
+type zoneCounters [numRcodes]prometheus.Counter
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	req := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -87,7 +91,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Namespace: "lbdns", Subsystem: "lb", Name: "answers_total",
 		Help: "Answers decided by a load balancer, by load balancer and chosen pool.",
 	}, []string{"lb", "pool"})
-	m := &metrics{lbAnswers: lb}
+	zr := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "lbdns", Subsystem: "dns", Name: "zone_responses_total",
+		Help: "Responses for names inside a served zone, by zone and response code.",
+	}, []string{"zone", "rcode"})
+	m := &metrics{lbAnswers: lb, zones: zr}
 	for p, proto := range protoNames {
 		for i := range numQtypes {
 			name := "other"
@@ -108,7 +116,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.dropped[p] = drop.WithLabelValues(proto)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{req, resp, dur, trunc, drop, lb} {
+		for _, c := range []prometheus.Collector{req, resp, dur, trunc, drop, lb, zr} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if errors.As(err, &are) {
@@ -165,5 +173,34 @@ func (m *workerMetrics) flush() {
 	if m.dropped != 0 {
 		s.dropped[p].Add(float64(m.dropped))
 		m.dropped = 0
+	}
+}
+
+// zoneCounters returns the per-zone response counters of origin, resolved once per worker and
+// view.
+func (w *worker) zoneCounters(origin string) *zoneCounters {
+	if c := w.zoneCtr[origin]; c != nil {
+		return c
+	}
+	s := w.m.shared
+	if s == nil {
+		return nil
+	}
+	c := new(zoneCounters)
+	for i := range numRcodes {
+		name := "other"
+		if i < len(rcodeNames) {
+			name = dns.RcodeToString[rcodeNames[i]]
+		}
+		c[i] = s.zones.WithLabelValues(origin, name)
+	}
+	w.zoneCtr[origin] = c
+	return c
+}
+
+// countZone adds one response with rcode to the zone's counters.
+func (c *zoneCounters) count(rcode int) {
+	if c != nil {
+		c[rcodeSlot(rcode)].Inc()
 	}
 }

@@ -394,6 +394,9 @@ func TestSnapshots(t *testing.T) {
 	if n := metricValue(t, reg, "lbdns_dns_requests_total", "proto=udp", "qtype=A"); n != 9 {
 		t.Errorf("lbdns_dns_requests_total{proto=udp,qtype=A} = %v, want 9", n)
 	}
+	if n := metricValue(t, reg, "lbdns_dns_zone_responses_total", "zone=diff.test.", "rcode=NOERROR"); n != 8 {
+		t.Errorf("lbdns_dns_zone_responses_total{zone=diff.test.,rcode=NOERROR} = %v, want 8", n)
+	}
 	if n := metricValue(t, reg, "lbdns_dns_responses_total", "proto=udp", "rcode=SERVFAIL"); n != 1 {
 		t.Errorf("lbdns_dns_responses_total{proto=udp,rcode=SERVFAIL} = %v, want 1", n)
 	}

@@ -27,6 +27,7 @@ func (v *zoneView) lookup(w *worker, qname string, qtype uint16, res *result) bo
 		return false
 	}
 	res.rcode, res.aa = r.Rcode, r.AA
+	res.zone = w.zoneCounters(z.Origin())
 	res.answer, res.ns, res.extra = r.Answer, r.Ns, r.Extra
 	return true
 }

@@ -23,21 +23,22 @@ type XfrFunc func(w dns.ResponseWriter, req *dns.Msg) bool
 // worker is the state of one query-serving goroutine (a UDP socket loop, or a TCP exchange):
 // reusable buffers and messages, the answer cache, local metrics, the LB adapter.
 type worker struct {
-	srv   *Server
-	src   source
-	q     query
-	c     client
-	msg   dns.Msg
-	res   result
-	lower []byte
-	key   []byte
-	pack  []byte
-	pk    packer
-	names map[string]string // lowercase wire name → presentation form (bounded)
-	view  view
-	cache map[string]*cacheEntry
-	m     workerMetrics
-	dyn   dynState
+	srv     *Server
+	src     source
+	q       query
+	c       client
+	msg     dns.Msg
+	res     result
+	lower   []byte
+	key     []byte
+	pack    []byte
+	pk      packer
+	names   map[string]string // lowercase wire name → presentation form (bounded)
+	zoneCtr map[string]*zoneCounters
+	view    view
+	cache   map[string]*cacheEntry
+	m       workerMetrics
+	dyn     dynState
 
 	snap     *snapshot.Snapshot // snapSource's memo of the last snapshot seen and its view
 	snapView *zoneView
@@ -54,6 +55,7 @@ func (w *worker) init() {
 	w.pack = make([]byte, 0, maxTCPSize)
 	w.pk.comp = make([]compEntry, 0, maxCompList)
 	w.names = make(map[string]string)
+	w.zoneCtr = make(map[string]*zoneCounters)
 	w.dyn.init()
 }
 
