@@ -121,9 +121,8 @@ func New(opts Options) (*Manager, error) {
 	for _, s := range m.order {
 		if s.secondary {
 			m.loadSaved(s)
-		} else {
-			m.loadServed(s)
 		}
+		m.loadServed(s)
 	}
 	return m, nil
 }

@@ -64,6 +64,7 @@ func (m *Manager) runNotifier(ctx context.Context) {
 func (m *Manager) sendNotify(ctx context.Context, s *zoneState, soa *dns.SOA, target netip.AddrPort) {
 	log := m.log.With().Str("zone", s.origin).Str("target", target.String()).Uint32("serial", soa.Serial).Logger()
 	for i, timeout := range notifyTimeouts {
+		start := time.Now()
 		msg := new(dns.Msg)
 		msg.SetNotify(s.origin)
 		msg.Answer = []dns.RR{soa}
@@ -78,6 +79,12 @@ func (m *Manager) sendNotify(ctx context.Context, s *zoneState, soa *dns.SOA, ta
 		}
 		if err != nil {
 			log.Debug().Err(err).Int("attempt", i+1).Msg("xfr: NOTIFY not answered")
+			// An immediate failure (port unreachable) waits out the attempt's time too.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(timeout))):
+			}
 			continue
 		}
 		if r.Rcode != dns.RcodeSuccess {

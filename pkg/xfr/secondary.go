@@ -122,7 +122,10 @@ func (m *Manager) refresh(ctx context.Context, s *zoneState) {
 			}
 			z, err := m.transferIn(ctx, s, p, cur, plog)
 			if err == nil {
-				got, ok = z, true
+				if z != cur {
+					got = z
+				}
+				ok = true
 				break
 			}
 			plog.Warn().Err(err).Msg("xfr: IXFR failed, trying AXFR")
