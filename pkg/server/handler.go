@@ -126,7 +126,27 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 	if res.dynamic {
 		scope = res.scope
 	}
-	if q.qEnd+len(body)+q.optLen() > max {
+	limit := max - q.optLen()
+	if len(packed) > limit && ok {
+		// Like Knot: the answer and authority sections fit whole or not at all; additional
+		// RRsets are added while they fit. A referral missing some in-domain glue sets TC
+		// (RFC 9471). Partial answers are never cached.
+		fit, nar, tc, fits := w.pk.packFit(w.pack, qname, q.qtype, q.qclass, res, limit)
+		if fits {
+			w.pack = fit[:0]
+			if tc {
+				w.m.truncated++
+			}
+			w.m.response(res.rcode)
+			res.zone.count(res.rcode)
+			out = w.assemble(in, out, res.aa, res.rcode, an, ns, nar, fit[q.qEnd:], scope)
+			if tc {
+				out[2] |= flagTC >> 8
+			}
+			return out, true
+		}
+	}
+	if len(packed) > limit {
 		// Like Knot: TC=1 with the question and OPT only; the client retries over TCP.
 		w.m.truncated++
 		w.m.response(res.rcode)

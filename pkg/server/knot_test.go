@@ -198,6 +198,16 @@ func diffCases() []diffCase {
 	add("big/TXT/1232", q("big.diff.test.", dns.TypeTXT, 1232, false))
 	add("big/TXT/4096", q("big.diff.test.", dns.TypeTXT, 4096, false))
 	add("big/TXT/100", q("big.diff.test.", dns.TypeTXT, 100, false))
+	// Additional records that do not fit are left out RRset by RRset, without TC; a referral
+	// whose in-domain glue does not fit sets TC (RFC 9471).
+	add("manymx/MX/noedns", q("manymx.diff.test.", dns.TypeMX, 0, false))
+	add("manymx/MX/512", q("manymx.diff.test.", dns.TypeMX, 512, false))
+	add("manymx/MX/1232", q("manymx.diff.test.", dns.TypeMX, 1232, false))
+	add("bigdeleg/A/noedns", q("www.bigdeleg.diff.test.", dns.TypeA, 0, false))
+	add("bigdeleg/A/1232", q("www.bigdeleg.diff.test.", dns.TypeA, 1232, false))
+	add("bigdeleg/NS/noedns", q("bigdeleg.diff.test.", dns.TypeNS, 0, false))
+	add("bigdeleg/NS/600", q("bigdeleg.diff.test.", dns.TypeNS, 600, false))
+	cs = append(cs, diffCase{name: "bigdeleg/NS/tcp", q: q("bigdeleg.diff.test.", dns.TypeNS, 0, false), tcp: true})
 	cs = append(cs, diffCase{name: "big/TXT/tcp", q: q("big.diff.test.", dns.TypeTXT, 1232, false), tcp: true})
 	cs = append(cs, diffCase{name: "www/A/tcp", q: q("WWW.diff.test.", dns.TypeA, 0, false), tcp: true})
 	cs = append(cs, diffCase{name: "sub/A/tcp", q: q("sub.diff.test.", dns.TypeA, 0, false), tcp: true})

@@ -159,3 +159,44 @@ func (p *packer) rr(rr dns.RR) bool {
 	p.b[lenAt], p.b[lenAt+1] = byte(n>>8), byte(n)
 	return true
 }
+
+// packFit packs what fits in limit bytes: answer and authority whole (fits=false otherwise),
+// then each additional RRset that fits. tc reports that a referral lost glue at or below the
+// delegation (RFC 9471 §3: in-domain glue that does not fit sets TC).
+func (p *packer) packFit(dst []byte, qname string, qtype, qclass uint16, res *result, limit int) (msg []byte, nExtra int, tc, fits bool) {
+	b, ok := p.pack(dst, qname, qtype, qclass, res.answer, res.ns)
+	if !ok || len(b) > limit {
+		return nil, 0, false, false
+	}
+	cut := ""
+	if !res.aa && len(res.answer) == 0 && len(res.ns) > 0 && res.ns[0].Header().Rrtype == dns.TypeNS {
+		cut = res.ns[0].Header().Name
+	}
+	extra := res.extra
+	for len(extra) > 0 {
+		// One RRset: consecutive records of one owner and type.
+		n := 1
+		h := extra[0].Header()
+		for n < len(extra) && extra[n].Header().Rrtype == h.Rrtype && strings.EqualFold(extra[n].Header().Name, h.Name) {
+			n++
+		}
+		mark, cmark := len(p.b), len(p.comp)
+		ok := true
+		for _, rr := range extra[:n] {
+			if !p.rr(rr) {
+				ok = false
+				break
+			}
+		}
+		if !ok || len(p.b) > limit {
+			p.b, p.comp = p.b[:mark], p.comp[:cmark]
+			if cut != "" && dns.IsSubDomain(cut, h.Name) {
+				tc = true
+			}
+		} else {
+			nExtra += n
+		}
+		extra = extra[n:]
+	}
+	return p.b, nExtra, tc, true
+}
