@@ -567,7 +567,7 @@ func TestAPIConcurrentWritesAtomicDNS(t *testing.T) {
 
 	const writers, writesEach, queriers = 8, 25, 4
 	var stop atomic.Bool
-	var queries, badAnswers atomic.Int64
+	var queries, badAnswers, seenA, seenB1, seenB2 atomic.Int64
 	var mu sync.Mutex
 	var bad []string
 	var qwg sync.WaitGroup
@@ -579,6 +579,14 @@ func TestAPIConcurrentWritesAtomicDNS(t *testing.T) {
 			for i := 0; i < 1_000_000 && !stop.Load(); i++ {
 				a, err := lookupA(c, s.DNS, "flip.example.test")
 				queries.Add(1)
+				switch {
+				case slices.Equal(a.IPs, setA):
+					seenA.Add(1)
+				case slices.Equal(a.IPs, setB1):
+					seenB1.Add(1)
+				case slices.Equal(a.IPs, setB2):
+					seenB2.Add(1)
+				}
 				if err != nil || !valid(a) {
 					badAnswers.Add(1)
 					mu.Lock()
@@ -649,7 +657,11 @@ func TestAPIConcurrentWritesAtomicDNS(t *testing.T) {
 	if queries.Load() < 100 {
 		t.Errorf("only %d queries ran during the writes", queries.Load())
 	}
-	t.Logf("%d writes by %d clients in %s (%d failed); %d queries, %d bad", writers*writesEach, writers, writeTime.Round(time.Millisecond), writeErrs.Load(), queries.Load(), badAnswers.Load())
+	t.Logf("%d writes by %d clients in %s (%d failed); %d queries (pool A %d, B set 1 %d, B set 2 %d), %d bad",
+		writers*writesEach, writers, writeTime.Round(time.Millisecond), writeErrs.Load(), queries.Load(), seenA.Load(), seenB1.Load(), seenB2.Load(), badAnswers.Load())
+	if seenA.Load() == 0 || seenB1.Load()+seenB2.Load() == 0 {
+		t.Errorf("the queries did not see both load balancer configurations: the test proves nothing")
+	}
 
 	// The final answer is the final state.
 	var final model.LoadBalancer

@@ -333,12 +333,16 @@ func wantError(t *testing.T, what string, e *envelope, status int, subs ...strin
 type origins struct {
 	Port uint16
 	hits atomic.Int64
+	srv  map[string]*http.Server // by IP
 }
+
+// stop closes the listener of ip: its probes fail from then on.
+func (o *origins) stop(ip string) { o.srv[ip].Close() }
 
 // startOrigins listens on ip:port for every ip with one free port.
 func startOrigins(t *testing.T, ips ...string) *origins {
 	t.Helper()
-	o := &origins{}
+	o := &origins{srv: map[string]*http.Server{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.hits.Add(1)
 		io.WriteString(w, "ok\n")
@@ -366,8 +370,9 @@ func startOrigins(t *testing.T, ips ...string) *origins {
 			}
 			continue
 		}
-		for _, ln := range lns {
+		for i, ln := range lns {
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+			o.srv[ips[i]] = srv
 			go srv.Serve(ln)
 			t.Cleanup(func() { srv.Close() })
 		}
