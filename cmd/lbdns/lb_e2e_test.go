@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -587,5 +588,226 @@ func TestLBHashAndCookie(t *testing.T) {
 			}
 		}
 		t.Logf("%s: 48 ECS clients spread over %v", name, seen)
+	}
+}
+
+const moreZone = `$ORIGIN more.test.
+$TTL 300
+@   IN SOA ns1 hostmaster 1 3600 600 86400 60
+@   IN NS  ns1
+ns1 IN A   127.0.0.1
+`
+
+// moreConfig: %[1]s is the GeoIP database, %[2]s the big pool's origins, %[3]s the pool of
+// switch.more.test (changed by a reload).
+const moreConfig = `server:
+  listen: ["127.0.0.1:0"]
+  pop: { code: LHR, region: WEU, country: GB, latitude: 51.47, longitude: -0.45 }
+geoip:
+  city: %[1]s
+zones:
+  - name: more.test
+    file: more.test.zone
+pools:
+  - name: big
+    origins:
+%[2]s
+  - name: hashpool
+    origin_steering: { policy: hash }
+    origins:
+      - { name: h1, address: 198.51.100.20, weight: 0.5 }
+      - { name: h2, address: 198.51.100.21, weight: 1 }
+  - name: multi
+    origins:
+      - { name: m1, address: 198.51.100.30 }
+      - { name: m2, address: "2001:db8::31" }
+      - { name: m3, address: "2001:db8::32" }
+  - { name: outside, origins: [ { name: o1, address: www.example.net } ] }
+  - { name: one, origins: [ { name: one-1, address: 198.51.100.91 } ] }
+  - { name: near, latitude: 51.5, longitude: 0, origins: [ { name: near-1, address: 198.51.100.93 } ] }
+  - { name: far, latitude: 35.68, longitude: 139.69, origins: [ { name: far-1, address: 198.51.100.94 } ] }
+  - name: shedpool
+    load_shedding: { default_percent: 100, default_policy: random }
+    origins: [ { name: shed-1, address: 198.51.100.95 } ]
+  - { name: two, origins: [ { name: two-1, address: 198.51.100.92 } ] }
+load_balancers:
+  - { name: big.more.test, default_pools: [big] }
+  - name: geohash.more.test
+    location_strategy: { prefer_ecs: always, mode: resolver_ip }
+    country_pools: { FR: [hashpool] }
+    default_pools: [hashpool]
+  - { name: cookie.more.test, session_affinity: ip_cookie, default_pools: [multi] }
+  - { name: outside.more.test, default_pools: [outside] }
+  - { name: "*.wild.more.test", default_pools: [one] }
+  - { name: switch.more.test, default_pools: [%[3]s] }
+  - name: geores.more.test
+    location_strategy: { mode: resolver_ip }
+    country_pools: { FR: [two], US: [one] }
+    default_pools: [two]
+  - name: proxnever.more.test
+    steering_policy: proximity
+    location_strategy: { prefer_ecs: never }
+    default_pools: [near, far]
+  - { name: shed.more.test, steering_policy: "off", default_pools: [shedpool, two] }
+  - name: rules.more.test
+    default_pools: [one]
+    rules:
+      - name: france
+        condition: 'ip.src.country eq "FR"'
+        overrides: { default_pools: [two] }
+`
+
+// TestLBMore: truncation of a large LB answer, ANY, the question echoed as sent, the ECS
+// scope as the maximum of what the answer used, IPv6 client keys, a CNAME out of the zone,
+// the wildcard LB at its own name, and a reload that changes an LB.
+func TestLBMore(t *testing.T) {
+	dir := t.TempDir()
+	var big []string
+	for i := 1; i <= 60; i++ {
+		big = append(big, fmt.Sprintf("      - { name: big-%d, address: 198.18.0.%d }", i, i))
+	}
+	db := geotest.Default(t)
+	cfg := func(pool string) string { return fmt.Sprintf(moreConfig, db, strings.Join(big, "\n"), pool) }
+	writeFiles(t, dir, map[string]string{"lbdns.yaml": cfg("one"), "more.test.zone": moreZone})
+	p := startServe(t, filepath.Join(dir, "lbdns.yaml"))
+
+	// 60 A records do not fit 512 bytes: TC over UDP without EDNS, all of them with EDNS 1232
+	// or over TCP.
+	r := lbQueryFrom(t, "udp", p.DNS, "", "big.more.test", dns.TypeA)
+	if !r.Truncated {
+		t.Errorf("60 A records over UDP without EDNS: TC not set (%d answers)", len(r.Answer))
+	}
+	r = lbQueryFrom(t, "udp", p.DNS, "", "big.more.test", dns.TypeA, lbWithECS("192.0.2.0/24"))
+	if r.Truncated || len(r.Answer) != 60 {
+		t.Errorf("EDNS 1232: TC %v, %d answers, want 60", r.Truncated, len(r.Answer))
+	}
+	lbCheckECSEcho(t, r, "192.0.2.0/24")
+	small := func(m *dns.Msg) { m.IsEdns0().SetUDPSize(512) }
+	r = lbQueryFrom(t, "udp", p.DNS, "", "big.more.test", dns.TypeA, lbWithECS("192.0.2.0/24"), small)
+	if !r.Truncated {
+		t.Errorf("EDNS 512: TC not set (%d answers)", len(r.Answer))
+	}
+	if s := lbCheckECSEcho(t, r, "192.0.2.0/24"); s != 0 {
+		t.Errorf("truncated reply: scope /%d, want 0", s)
+	}
+	r = lbQueryFrom(t, "tcp", p.TCP, "", "big.more.test", dns.TypeA)
+	if r.Truncated || len(r.Answer) != 60 {
+		t.Errorf("TCP: TC %v, %d answers, want 60", r.Truncated, len(r.Answer))
+	}
+
+	// ANY at an LB name: a minimal answer from the LB (RFC 8482).
+	for _, netw := range []string{"udp", "tcp"} {
+		addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+		r = lbQueryFrom(t, netw, addr, "", "switch.more.test", dns.TypeANY)
+		if r.Rcode != dns.RcodeSuccess || lbRdata(r.Answer) != "A 198.51.100.91" {
+			t.Errorf("%s ANY at an LB: %v", netw, r)
+		}
+		// The question comes back exactly as sent (0x20 case).
+		r = lbQueryFrom(t, netw, addr, "", "SwItCh.More.TEST", dns.TypeA)
+		if len(r.Question) != 1 || r.Question[0].Name != "SwItCh.More.TEST." || lbRdata(r.Answer) != "A 198.51.100.91" {
+			t.Errorf("%s mixed case: question %v answer %v", netw, r.Question, r.Answer)
+		}
+		if len(r.Answer) == 1 && !strings.EqualFold(r.Answer[0].Header().Name, "switch.more.test.") {
+			t.Errorf("%s mixed case: owner %s", netw, r.Answer[0].Header().Name)
+		}
+	}
+
+	// Geo location from ECS (/24 network) plus a hash of the client key: the scope is the
+	// longer of the two (ruling 11).
+	for _, c := range []struct {
+		ecs   string
+		scope int
+	}{
+		{"192.0.2.0/24", 24},
+		{"192.0.2.128/25", 25},
+		{"192.0.2.77/32", 32},
+		{"192.0.0.0/16", 16}, // unknown to GeoIP: the source prefix
+	} {
+		for _, netw := range []string{"udp", "tcp"} {
+			addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+			r = lbQueryFrom(t, netw, addr, "", "geohash.more.test", dns.TypeA, lbWithECS(c.ecs))
+			if len(r.Answer) != 1 {
+				t.Errorf("%s geohash %s: %v", netw, c.ecs, r)
+			}
+			if s := lbCheckECSEcho(t, r, c.ecs); s != c.scope {
+				t.Errorf("%s geohash ECS %s: scope /%d, want /%d", netw, c.ecs, s, c.scope)
+			}
+		}
+	}
+
+	// ip_cookie with IPv6 ECS: the client key is the ECS prefix; AAAA and A both single.
+	for _, c := range []struct {
+		ecs   string
+		qtype uint16
+		scope int
+	}{
+		{"2001:db8:aa::/56", dns.TypeAAAA, 56},
+		{"2001:db8:aa::/48", dns.TypeAAAA, 48},
+		{"2001:db8:aa::/56", dns.TypeA, 56},
+	} {
+		r = lbQueryFrom(t, "udp", p.DNS, "", "cookie.more.test", c.qtype, lbWithECS(c.ecs))
+		if len(r.Answer) != 1 {
+			t.Errorf("cookie %s %s: %v", c.ecs, dns.TypeToString[c.qtype], r)
+		}
+		if s := lbCheckECSEcho(t, r, c.ecs); s != c.scope {
+			t.Errorf("cookie %s %s: scope /%d, want /%d", c.ecs, dns.TypeToString[c.qtype], s, c.scope)
+		}
+	}
+
+	// A hostname origin outside the served zones: the CNAME alone.
+	r = lbQueryFrom(t, "udp", p.DNS, "", "outside.more.test", dns.TypeA)
+	if r.Rcode != dns.RcodeSuccess || lbRdata(r.Answer) != "CNAME www.example.net." {
+		t.Errorf("CNAME out of zone: %v", r)
+	}
+
+	// The wildcard LB at its own owner name.
+	r = lbQueryFrom(t, "udp", p.DNS, "", "*.wild.more.test", dns.TypeA)
+	if lbRdata(r.Answer) != "A 198.51.100.91" {
+		t.Errorf("*.wild.more.test: %v", r)
+	}
+	// The empty non-terminal above the wildcard: NODATA.
+	r = lbQueryFrom(t, "udp", p.DNS, "", "wild.more.test", dns.TypeA)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
+		t.Errorf("wild.more.test (empty non-terminal): %v", r)
+	}
+
+	// Location strategies that ignore ECS: the answer does not depend on it, scope 0.
+	for _, c := range []struct {
+		name, ecs, src, answer string
+		scope                  int
+	}{
+		{"geores.more.test", "192.0.2.0/24", "127.0.0.9", "A 198.51.100.91", 0}, // mode resolver_ip, prefer_ecs proximity: the resolver (US) decides
+		{"geores.more.test", "127.0.0.0/24", "127.0.3.9", "A 198.51.100.92", 0}, // resolver in DE: no key, default_pools
+		{"proxnever.more.test", "127.0.4.0/24", "", "A 198.51.100.93", 0},       // prefer_ecs never, mode pop: London is nearest to near
+		{"shed.more.test", "192.0.2.0/24", "", "A 198.51.100.92", 0},            // 100 % shed to the next pool
+		{"rules.more.test", "192.0.2.0/24", "127.0.0.9", "A 198.51.100.92", 24}, // rule on ip.src.country from ECS (FR)
+		{"rules.more.test", "127.0.0.0/24", "127.0.0.9", "A 198.51.100.91", 24}, // ECS in US: the rule does not match
+		{"rules.more.test", "", "127.0.0.9", "A 198.51.100.91", -1},             // no ECS, resolver in US
+	} {
+		for _, netw := range []string{"udp", "tcp"} {
+			addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+			var opts []func(*dns.Msg)
+			if c.ecs != "" {
+				opts = append(opts, lbWithECS(c.ecs))
+			}
+			r = lbQueryFrom(t, netw, addr, c.src, c.name, dns.TypeA, opts...)
+			if a := lbRdata(r.Answer); a != c.answer {
+				t.Errorf("%s %s ecs %s from %s: %s, want %s", netw, c.name, c.ecs, c.src, a, c.answer)
+			}
+			if c.ecs != "" {
+				if s := lbCheckECSEcho(t, r, c.ecs); s != c.scope {
+					t.Errorf("%s %s ecs %s: scope /%d, want /%d", netw, c.name, c.ecs, s, c.scope)
+				}
+			}
+		}
+	}
+
+	// SIGHUP with a changed LB: the new pool answers.
+	writeFiles(t, dir, map[string]string{"lbdns.yaml": cfg("two")})
+	n := p.logCount()
+	p.signal(syscall.SIGHUP)
+	p.waitLog("reloaded", n, 5*time.Second)
+	if a := lbRdata(lbQueryFrom(t, "udp", p.DNS, "", "switch.more.test", dns.TypeA).Answer); a != "A 198.51.100.92" {
+		t.Errorf("after reload: %s, want A 198.51.100.92", a)
 	}
 }
