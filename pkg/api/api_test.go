@@ -27,13 +27,6 @@ const (
 
 var hex32 = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// fakeHealth reports every origin healthy except those listed as down.
-type fakeHealth struct {
-	down map[string]bool // address → down
-}
-
-func (f fakeHealth) Pool(id string) (PoolHealth, bool) { return PoolHealth{}, false }
-
 type healthFromState struct {
 	be   *MemoryBackend
 	down map[string]bool
@@ -732,4 +725,3 @@ func TestPublishFailureRollsBack(t *testing.T) {
 	st.Close()
 }
 
-var _ Health = fakeHealth{}
