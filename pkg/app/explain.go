@@ -9,9 +9,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/miekg/dns"
+	"github.com/rs/zerolog"
+
+	"github.com/lbdns/lbdns/pkg/health"
 
 	"github.com/lbdns/lbdns/pkg/snapshot"
 	"github.com/lbdns/lbdns/pkg/steer"
@@ -145,16 +149,30 @@ func Explain(w io.Writer, o ExplainOptions) error {
 	if err != nil {
 		return err
 	}
-	h, err := loadHealthFile(o.HealthFile, s.Steer)
-	if err != nil {
-		return err
+	var h steer.Health
+	healthFrom := o.HealthFile
+	if o.HealthFile == "" && l.cfg.DataDir != "" {
+		// No --health: the prober's last known state in data_dir, if there is one.
+		if _, err := os.Stat(filepath.Join(l.cfg.DataDir, health.StateFile)); err == nil {
+			p := health.New(health.Options{Log: zerolog.Nop(), DataDir: l.cfg.DataDir})
+			p.Update(cat)
+			h = snapshot.NewDenseHealth(s.Steer, p.View())
+			healthFrom = filepath.Join(l.cfg.DataDir, health.StateFile) + " (the prober's last known state)"
+		}
+	}
+	if h == nil {
+		fh, err := loadHealthFile(o.HealthFile, s.Steer)
+		if err != nil {
+			return err
+		}
+		h = fh
 	}
 	name := strings.ToLower(dns.Fqdn(o.Name))
 	fmt.Fprintf(w, "query: %s %s from %s", name, dns.TypeToString[qtype], src)
 	if q.HasECS {
 		fmt.Fprintf(w, " with ECS %s", q.ECS)
 	}
-	fmt.Fprintf(w, " (seed %d, health from %s)\n", o.Seed, healthSource(o.HealthFile))
+	fmt.Fprintf(w, " (seed %d, health from %s)\n", o.Seed, healthSource(healthFrom))
 	if s.Geo != nil {
 		for _, fi := range s.Geo.Info() {
 			fmt.Fprintf(w, "geoip: %s database %s (%s, IPv%d, built %s)\n", fi.Kind, fi.Path, fi.Type, fi.IPVersion, fi.Built.Format("2006-01-02"))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/lbdns/lbdns/pkg/geo"
 	"github.com/lbdns/lbdns/pkg/health"
@@ -89,6 +90,11 @@ type DenseHealth struct {
 	origins [][]steer.State
 	rtt     []float64
 	hasRTT  []bool
+
+	// For traces only (steer.HealthDescriber): where the states came from.
+	view *health.View
+	ids  []string
+	now  func() time.Time
 }
 
 // NewDenseHealth copies the view's states for every pool and origin of set. A nil view leaves
@@ -98,9 +104,13 @@ func NewDenseHealth(set *steer.Set, v *health.View) *DenseHealth {
 		origins: make([][]steer.State, len(set.Pools)),
 		rtt:     make([]float64, len(set.Pools)),
 		hasRTT:  make([]bool, len(set.Pools)),
+		view:    v,
+		ids:     make([]string, len(set.Pools)),
+		now:     time.Now,
 	}
 	for p := range set.Pools {
 		pool := &set.Pools[p]
+		d.ids[p] = pool.ID
 		st := make([]steer.State, len(pool.Origins))
 		for o := range st {
 			st[o] = steer.Unknown
@@ -127,6 +137,30 @@ func (d *DenseHealth) Origin(pool, origin int) steer.State {
 		return steer.Unknown
 	}
 	return d.origins[pool][origin]
+}
+
+// DescribeOrigin implements steer.HealthDescriber: the evidence behind an origin's state and
+// its age, for explain's trace.
+func (d *DenseHealth) DescribeOrigin(pool, origin int) string {
+	if d.view == nil || pool < 0 || pool >= len(d.ids) {
+		return "no health result (no prober)"
+	}
+	st := d.view.Origin(d.ids[pool], origin)
+	if st.LastProbe.IsZero() {
+		return "not probed yet"
+	}
+	now := d.now()
+	out := fmt.Sprintf("%s, last probe %s ago", st.Reason, now.Sub(st.LastProbe).Round(time.Second))
+	if st.Code != 0 {
+		out += fmt.Sprintf(", code %d", st.Code)
+	}
+	if st.RTT > 0 {
+		out += fmt.Sprintf(", rtt %s", st.RTT.Round(time.Microsecond))
+	}
+	if !st.Changed.IsZero() {
+		out += fmt.Sprintf(", %s since %s ago", st.State, now.Sub(st.Changed).Round(time.Second))
+	}
+	return out
 }
 
 // PoolRTT implements steer.Health.
