@@ -285,6 +285,28 @@ func e2eStartServeNoWait(t *testing.T, cfg string) *proc {
 	return p
 }
 
+// hcFirstAnswer queries www.hc.test every 5 ms until the DNS port answers and returns that
+// first reply, when it came (since start) and after how many tries.
+func hcFirstAnswer(t *testing.T, p *proc, dnsAddr string, start time.Time) (*dns.Msg, time.Duration, int) {
+	t.Helper()
+	c := &dns.Client{Net: "udp", Timeout: 100 * time.Millisecond}
+	m := new(dns.Msg)
+	m.SetQuestion("www.hc.test.", dns.TypeA)
+	deadline := time.Now().Add(10 * time.Second)
+	for tries := 1; time.Now().Before(deadline); tries++ {
+		if r, _, err := c.Exchange(m, dnsAddr); err == nil {
+			return r, time.Since(start), tries
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("lbdns exited: %v\n%s", p.err, p.logText())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	t.Fatalf("DNS never answered\n%s", p.logText())
+	return nil, 0, 0
+}
+
 // hcFreePort returns a port free for both UDP and TCP on 127.0.0.1 a moment ago.
 func hcFreePort(t *testing.T) int {
 	t.Helper()
@@ -366,29 +388,7 @@ func TestHealthColdStart(t *testing.T) {
 		}
 	}()
 
-	// DNS, polled every 5 ms until the port answers.
-	c := &dns.Client{Net: "udp", Timeout: 100 * time.Millisecond}
-	m := new(dns.Msg)
-	m.SetQuestion("www.hc.test.", dns.TypeA)
-	var first *dns.Msg
-	var firstAt time.Duration
-	tries := 0
-	for ctx.Err() == nil && first == nil {
-		tries++
-		r, _, err := c.Exchange(m, dnsAddr)
-		if err == nil {
-			first, firstAt = r, time.Since(start)
-			break
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("lbdns exited: %v\n%s", p.err, p.logText())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if first == nil {
-		t.Fatalf("DNS never answered\n%s", p.logText())
-	}
+	first, firstAt, tries := hcFirstAnswer(t, p, dnsAddr, start)
 	if got := lbRdata(first.Answer); first.Rcode != dns.RcodeSuccess || got != hcPrimary {
 		t.Errorf("first answer (after %s, %d tries): %s %s, want the primary's %s", firstAt, tries, dns.RcodeToString[first.Rcode], got, hcPrimary)
 	}
@@ -439,7 +439,8 @@ func TestHealthStatePersists(t *testing.T) {
 	o.set(http.StatusServiceUnavailable, 0, hcPrimaryIPs...)
 	dir := t.TempDir()
 	metricsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
-	cfg := writeHCConfig(t, dir, o.port, "127.0.0.1:0", metricsAddr, "data_dir: data")
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
+	cfg := writeHCConfig(t, dir, o.port, dnsAddr, metricsAddr, "data_dir: data")
 	p := startServe(t, cfg)
 	if a := hcAnswer(t, p.DNS); a != hcSecondary {
 		t.Fatalf("primary down at start: %s, want the secondary's %s", a, hcSecondary)
@@ -518,9 +519,6 @@ func TestHealthStatePersists(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("not ready\n%s", p2.logText())
 	}
-	p2.mu.Lock()
-	dnsAddr := p2.DNS
-	p2.mu.Unlock()
 	if a := hcAnswer(t, dnsAddr); a != hcSecondary {
 		t.Errorf("after restart with the primary down: %s, want %s", a, hcSecondary)
 	}
@@ -528,4 +526,17 @@ func TestHealthStatePersists(t *testing.T) {
 	if p2.err != nil {
 		t.Errorf("second run: exit after SIGTERM: %v", p2.err)
 	}
+
+	// Third start: the saved state says the primary is down, but it is healthy now (slowly,
+	// 400 ms). DNS starts only after the first round (ruling 8), so even the first answer the
+	// port gives is the primary's, not the restored verdict's.
+	o.set(http.StatusOK, 400*time.Millisecond, hcPrimaryIPs...)
+	o.set(http.StatusOK, 0, hcSecondaryIPs...)
+	start := time.Now()
+	p3 := e2eStartServeNoWait(t, cfg)
+	first, at, tries := hcFirstAnswer(t, p3, dnsAddr, start)
+	if got := lbRdata(first.Answer); got != hcPrimary {
+		t.Errorf("third start, first answer (at %s, %d tries): %s, want the primary's %s (restored as down, healthy now)", at, tries, got, hcPrimary)
+	}
+	p3.stop()
 }

@@ -106,8 +106,8 @@ pools:
     origins:
       - { name: sip1, address: sip1.lb.test, port: 5060, weight: 1 }
       - { name: sip2, address: sip2.lb.test, port: 5061, weight: 0.5 }
-  - { name: down1, monitor: refused, origins: [ { name: down1-1, address: 127.0.0.41 } ] }
-  - { name: down2, monitor: refused, origins: [ { name: down2-1, address: 127.0.0.42 } ] }
+  - { name: down1, monitor: refused, origins: [ { name: down1-1, address: 127.0.0.51 } ] }
+  - { name: down2, monitor: refused, origins: [ { name: down2-1, address: 127.0.0.52 } ] }
 load_balancers:
   - name: geo.lb.test
     steering_policy: geo
@@ -175,7 +175,7 @@ func startLBServe(t *testing.T) *proc {
 	dir := t.TempDir()
 	db := geotest.Default(t)
 	writeFiles(t, dir, map[string]string{
-		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbClosedPort(t, "127.0.0.41")),
+		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbClosedPort(t, "127.0.0.51")),
 		"lb.test.zone": lbZone,
 	})
 	return startServe(t, filepath.Join(dir, "lbdns.yaml"))
@@ -413,9 +413,9 @@ func TestLBAnswers(t *testing.T) {
 			{what: "AAAA of a v4-only pool with no fallback: NODATA with SOA", name: "multi.lb.test", qtype: dns.TypeAAAA, answer: "", soa: true},
 		}},
 		{"fallback (ruling 6) and nothing to answer (ruling 7)", []lbCase{
-			{what: "every pool down: fallback_pool with health ignored, LB TTL", name: "fb.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.42", ttl: 45},
-			{what: "fallback with ECS: scope 0", name: "fb.lb.test", qtype: dns.TypeA, ecs: "127.0.2.0/24", answer: "A 127.0.0.42", ttl: 45, scope: 0},
-			{what: "no fallback_pool: the last default pool", name: "fblast.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.42", ttl: 30},
+			{what: "every pool down: fallback_pool with health ignored, LB TTL", name: "fb.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.52", ttl: 45},
+			{what: "fallback with ECS: scope 0", name: "fb.lb.test", qtype: dns.TypeA, ecs: "127.0.2.0/24", answer: "A 127.0.0.52", ttl: 45, scope: 0},
+			{what: "no fallback_pool: the last default pool", name: "fblast.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.52", ttl: 30},
 			{what: "fallback with every origin disabled: NODATA with SOA", name: "nodata.lb.test", qtype: dns.TypeA, answer: "", soa: true},
 			{what: "NODATA with ECS carries ECS, scope 0", name: "nodata.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: "", soa: true, scope: 0},
 		}},
