@@ -443,3 +443,67 @@ func jsonEqual(t *testing.T, a, b any) bool {
 	}
 	return mustJSON(x) == mustJSON(y)
 }
+
+// TestAPIPreview (ruling 32): pool and monitor previews take a monitor object, probe the
+// pool's real origins once with it, and leave the pool's health alone.
+func TestAPIPreview(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	orig := startOrigins(t, "127.0.0.45") // 127.0.0.46 has no listener on that port
+	var p model.Pool
+	w.ok(t, "POST", acct+"/pools", map[string]any{"name": "pv", "origins": []map[string]any{
+		{"name": "up", "address": "127.0.0.45"}, {"name": "down", "address": "127.0.0.46"},
+	}}).into(t, &p)
+	monBody := map[string]any{"type": "http", "port": orig.Port, "path": "/", "timeout": 1, "retries": 0, "interval": 60}
+	type started struct {
+		PreviewID string            `json:"preview_id"`
+		Pools     map[string]string `json:"pools"`
+	}
+	type originHealth struct {
+		Healthy       bool   `json:"healthy"`
+		FailureReason string `json:"failure_reason"`
+		ResponseCode  int    `json:"response_code"`
+	}
+	check := func(what string, st started) {
+		t.Helper()
+		if !hex32.MatchString(st.PreviewID) || st.Pools[p.ID] != "pv" {
+			t.Fatalf("%s: started %+v", what, st)
+		}
+		e := newRaw(s.base, e2eReadToken).ok(t, "GET", acct+"/preview/"+st.PreviewID, nil)
+		var res map[string]struct {
+			Healthy bool                      `json:"healthy"`
+			Origins []map[string]originHealth `json:"origins"`
+		}
+		e.into(t, &res)
+		got := map[string]originHealth{}
+		for _, m := range res[p.ID].Origins {
+			for a, oh := range m {
+				got[a] = oh
+			}
+		}
+		if up := got["127.0.0.45"]; !up.Healthy || up.ResponseCode != 200 {
+			t.Errorf("%s: up origin %+v (%s)", what, up, e.Result)
+		}
+		if down, ok := got["127.0.0.46"]; !ok || down.Healthy || down.FailureReason == "" {
+			t.Errorf("%s: down origin %+v (%s)", what, down, e.Result)
+		}
+		if !res[p.ID].Healthy {
+			t.Errorf("%s: pool unhealthy with one of two origins up (minimum_origins 1)", what)
+		}
+	}
+	var st started
+	w.ok(t, "POST", acct+"/pools/"+p.ID+"/preview", monBody).into(t, &st)
+	check("pool preview", st)
+
+	// A monitor preview probes the pools that use the monitor, with the body's settings.
+	var m model.Monitor
+	w.ok(t, "POST", acct+"/monitors", map[string]any{"type": "http", "port": 1, "path": "/", "timeout": 1, "retries": 0, "interval": 60}).into(t, &m)
+	w.ok(t, "PATCH", acct+"/pools/"+p.ID, map[string]any{"monitor": m.ID})
+	w.ok(t, "POST", acct+"/monitors/"+m.ID+"/preview", monBody).into(t, &st)
+	check("monitor preview", st)
+
+	wantError(t, "preview with an invalid monitor", w.do(t, "POST", acct+"/pools/"+p.ID+"/preview", map[string]any{"type": "http", "timeout": 0, "interval": 1}), http.StatusBadRequest, "interval")
+	wantError(t, "unknown preview", w.do(t, "GET", acct+"/preview/"+strings.Repeat("cd", 16), nil), http.StatusNotFound)
+	wantError(t, "preview with a read token", newRaw(s.base, e2eReadToken).do(t, "POST", acct+"/pools/"+p.ID+"/preview", monBody), http.StatusForbidden)
+}

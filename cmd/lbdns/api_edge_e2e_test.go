@@ -1,0 +1,130 @@
+package main
+
+// Edge cases of API writes: a write the snapshot build refuses, and API writes racing a
+// SIGHUP reload that fails.
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/api"
+)
+
+// delegatedZone has a delegation (sub) below which a load balancer cannot be served.
+const delegatedZone = coreZone + "sub IN NS ns.sub\nns.sub IN A 192.0.2.53\n"
+
+// TestAPIRefusedPublishRollsBack: a load balancer below a delegation passes the API's
+// validation but not the snapshot build; the write is refused, nothing is stored or served,
+// and the next start is clean.
+func TestAPIRefusedPublishRollsBack(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	writeFiles(t, dir, map[string]string{"example.test.zone": delegatedZone})
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	pid := createPool(t, w, "p", "198.51.100.5")
+	for _, name := range []string{"x.sub.example.test", "sub.example.test"} {
+		e := w.do(t, "POST", zl, map[string]any{"name": name, "default_pools": []string{pid}})
+		checkEnvelope(t, "POST "+name, e, false)
+		if e.Status/100 == 2 {
+			t.Fatalf("POST %s below a delegation: HTTP %d", name, e.Status)
+		}
+		if !strings.Contains(e.errText(), name) {
+			t.Errorf("POST %s: error %q does not name it", name, e.errText())
+		}
+	}
+	var lbs []struct{ Name string }
+	w.ok(t, "GET", zl, nil).into(t, &lbs)
+	if len(lbs) != 0 {
+		t.Errorf("refused load balancers are listed: %+v", lbs)
+	}
+	r := query(t, "udp", s.DNS, "x.sub.example.test", dns.TypeA)
+	if len(r.Answer) != 0 || len(r.Ns) != 1 || r.Ns[0].Header().Rrtype != dns.TypeNS {
+		t.Errorf("below the delegation after the refused write: %v", r)
+	}
+	s.stop()
+	s = startAPIServe(t, dir, cfg)
+	newRaw(s.base, e2eReadToken).ok(t, "GET", zl, nil).into(t, &lbs)
+	if len(lbs) != 0 {
+		t.Errorf("a refused load balancer came back after a restart: %+v", lbs)
+	}
+}
+
+// TestAPILBBelowDelegationIs400: the refused write above is invalid input, so a 400 naming
+// the field (CONTRACT §4, ruling 34), not a 500 (which cloudflare-go also retries).
+func TestAPILBBelowDelegationIs400(t *testing.T) {
+	t.Skip("BUG: POST of an LB at/below a zone delegation is 500 code 1006 \"publishing the change: ...\", want 400 naming name (CONTRACT §4)")
+	dir, cfg := writeAPIFiles(t, "")
+	writeFiles(t, dir, map[string]string{"example.test.zone": delegatedZone})
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	pid := createPool(t, w, "p", "198.51.100.5")
+	e := w.do(t, "POST", zl, map[string]any{"name": "x.sub.example.test", "default_pools": []string{pid}})
+	wantError(t, "LB below a delegation", e, http.StatusBadRequest, "name", "delegation")
+}
+
+// TestAPIWritesDuringFailedReload (ruling 41): a SIGHUP whose config does not fit the API's
+// objects (a file load balancer with the name of an API one) keeps serving the old state,
+// zone data included, even while API writes are being published.
+func TestAPIWritesDuringFailedReload(t *testing.T) {
+	t.Skip("BUG: an API write published while a SIGHUP reload is pending serves the reload's new zone data, and it stays after \"reload failed; keeping the running configuration\" (pkg/app: reload swaps a.zones/a.cfg before backend.Reload)")
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	pid := createPool(t, w, "p", "198.51.100.5")
+	var lb struct{ ID string }
+	w.ok(t, "POST", zl, map[string]any{"name": "api.example.test", "default_pools": []string{pid}}).into(t, &lb)
+
+	// The bad reload: new zone data (www → 192.0.2.99) and a file LB clashing with the API's.
+	writeFiles(t, dir, map[string]string{"example.test.zone": strings.Replace(coreZone, "192.0.2.1", "192.0.2.99", 1)})
+	if err := os.WriteFile(filepath.Join(dir, "lbdns.yaml"), []byte(apiConfig(`pools:
+  - name: fp
+    origins: [{ name: f, address: 192.0.2.32 }]
+load_balancers:
+  - name: api.example.test
+    default_pools: [fp]
+`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newRaw(s.base, e2eWriteToken)
+			for n := 0; !stop.Load() && n < 100000; n++ {
+				if e, err := c.try("PATCH", zl+"/"+lb.ID, map[string]any{"ttl": 30 + n%100}); err != nil || e.Status != http.StatusOK {
+					t.Errorf("write during reloads: %v %v", err, e)
+					return
+				}
+			}
+		}()
+	}
+	bad := 0
+	for i := 0; i < 30; i++ {
+		n := s.logCount()
+		s.signal(syscall.SIGHUP)
+		s.waitLog("reload failed; keeping the running configuration", n, 5*time.Second)
+		r := query(t, "udp", s.DNS, "www.example.test", dns.TypeA)
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+			bad++
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if bad > 0 {
+		t.Errorf("after %d of 30 failed reloads www.example.test answered the rejected zone file's data", bad)
+	}
+}
