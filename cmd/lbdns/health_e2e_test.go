@@ -477,6 +477,17 @@ func TestHealthStatePersists(t *testing.T) {
 		t.Errorf("saved states %v, want %v", states, want)
 	}
 
+	// explain without --health uses the saved state: the secondary answers.
+	out, err := exec.Command(binPath, "explain", "--config", cfg, "www.hc.test", "A", "--client", "127.0.0.1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "health.json (the prober's last known state)") ||
+		!regexp.MustCompile(`(?m)^www\.hc\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.3[34]$`).Match(out) ||
+		regexp.MustCompile(`(?m)^www\.hc\.test\..*127\.0\.0\.3[12]$`).Match(out) {
+		t.Errorf("explain with the saved state should answer from the secondary:\n%s", out)
+	}
+
 	// Restart with every origin slow (800 ms, within the 1 s timeout): a /metrics scrape
 	// before any probe is back must already show the saved verdicts.
 	o.set(http.StatusServiceUnavailable, 800*time.Millisecond, hcPrimaryIPs...)
