@@ -26,8 +26,41 @@ func (m *Manager) Handle(w dns.ResponseWriter, req *dns.Msg) bool {
 		return false
 	case req.Question[0].Qtype == dns.TypeAXFR, req.Question[0].Qtype == dns.TypeIXFR:
 		return m.handleTransfer(w, req)
+	case req.Question[0].Qtype == dns.TypeSOA && req.IsTsig() != nil:
+		return m.handleSignedSOA(w, req)
 	}
 	return false
+}
+
+// handleSignedSOA answers a TSIG-signed SOA query with a signed reply. Secondaries configured
+// with a key for their primary (BIND) sign their SOA refresh queries and reject unsigned
+// answers; the server hands such queries here.
+func (m *Manager) handleSignedSOA(w dns.ResponseWriter, req *dns.Msg) bool {
+	s := m.zone(req.Question[0].Name)
+	if s == nil {
+		return false
+	}
+	c, rcode := m.access(w, req, s)
+	if rcode != dns.RcodeSuccess {
+		writeReply(w, &c, errorReply(req, rcode))
+		return true
+	}
+	s.mu.Lock()
+	var soa dns.RR
+	if s.out != nil {
+		soa = s.out[0]
+	} else if z := s.served(); z != nil {
+		soa = z.SOA()
+	}
+	s.mu.Unlock()
+	if soa == nil {
+		writeReply(w, &c, errorReply(req, dns.RcodeServerFailure))
+		return true
+	}
+	r := reply(req)
+	r.Answer = []dns.RR{soa}
+	writeReply(w, &c, r)
+	return true
 }
 
 // remote returns the client's address and whether it came over TCP.

@@ -63,6 +63,7 @@ type testServer struct {
 	raw     bool
 	mu      sync.Mutex
 	seen    []*dns.Msg // requests handed to handle
+	queries []*dns.Msg // other queries (SOA)
 	xfrSeen chan uint16
 	pc      net.PacketConn
 	ln      net.Listener
@@ -151,7 +152,8 @@ func (s *testServer) serve(w *testWriter) {
 		return
 	}
 	q := req.Question[0]
-	if req.Opcode == dns.OpcodeNotify || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+	// As pkg/server should: NOTIFY, transfers and TSIG-signed queries go to the hook.
+	if req.Opcode == dns.OpcodeNotify || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR || req.IsTsig() != nil {
 		s.mu.Lock()
 		s.seen = append(s.seen, req)
 		s.mu.Unlock()
@@ -175,6 +177,9 @@ func (s *testServer) serve(w *testWriter) {
 		w.WriteMsg(new(dns.Msg).SetRcode(req, rc))
 		return
 	}
+	s.mu.Lock()
+	s.queries = append(s.queries, req)
+	s.mu.Unlock()
 	r := new(dns.Msg)
 	r.SetReply(req)
 	var soa *dns.SOA

@@ -42,6 +42,12 @@ func freePort(t *testing.T) int {
 // answers the SOA of example.test on addr.
 func startPeer(t *testing.T, addr netip.AddrPort, name string, args ...string) {
 	t.Helper()
+	startPeerZone(t, addr, testZoneFQDN, name, args...)
+}
+
+// startPeerZone is startPeer for the zone origin.
+func startPeerZone(t *testing.T, addr netip.AddrPort, origin, name string, args ...string) {
+	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -63,7 +69,7 @@ func startPeer(t *testing.T, addr netip.AddrPort, name string, args ...string) {
 		}
 	})
 	q := new(dns.Msg)
-	q.SetQuestion(testZoneFQDN, dns.TypeSOA)
+	q.SetQuestion(origin, dns.TypeSOA)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	for range 100 {
 		select {

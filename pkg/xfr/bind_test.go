@@ -1,0 +1,94 @@
+package xfr
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/config"
+)
+
+const bindConf = `options {
+    directory "DIR";
+    pid-file "DIR/named.pid";
+    listen-on port PORT { 127.0.0.1; };
+    listen-on-v6 { none; };
+    recursion no;
+    notify no;
+};
+controls { };
+key "xfr-key" {
+    algorithm hmac-sha256;
+    secret "SECRET";
+};
+server 127.0.0.1 { keys { xfr-key; }; };
+zone "example.test" {
+    type secondary;
+    file "example.test.db";
+    primaries port LBDNS { 127.0.0.1 key xfr-key; };
+    allow-notify { key xfr-key; };
+};
+`
+
+// TestBINDSecondary: BIND is a secondary of a Manager: AXFR, then a published change, NOTIFY,
+// IXFR.
+func TestBINDSecondary(t *testing.T) {
+	if _, err := exec.LookPath("named"); err != nil {
+		t.Skip("named not installed (apt-get install bind9): skipping the BIND interop test")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	bindAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	prim, err := New(Options{Log: testLog(t),
+		Zones: []config.Zone{{Name: testZoneName, File: "x", AllowTransfer: []string{"127.0.0.0/8"}, TSIG: testTSIG(),
+			AlsoNotify: []string{bindAddr.String()}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, prim.Handle, outSOA(prim), true)
+	prim.Publish(testZoneFQDN, mustZone(t, testZoneV1).RRs())
+	runManager(t, prim)
+	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
+		"LBDNS", itoa(uint32(srv.addr.Port()))).Replace(bindConf)
+	confFile := filepath.Join(dir, "named.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startPeer(t, bindAddr, "named", "-g", "-c", confFile)
+	ask := func(name string) []string {
+		q := new(dns.Msg)
+		q.SetQuestion(name, dns.TypeA)
+		r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(q, bindAddr.String())
+		if err != nil {
+			return []string{err.Error()}
+		}
+		var out []string
+		for _, rr := range r.Answer {
+			out = append(out, strings.Join(strings.Fields(rr.String())[3:], " "))
+		}
+		return out
+	}
+	if got := ask("www.example.test."); !slices.Equal(got, []string{"A 192.0.2.10"}) {
+		t.Errorf("BIND's www after AXFR: %q", got)
+	}
+	prim.Publish(testZoneFQDN, mustZone(t, strings.Replace(testZoneV1, "192.0.2.10", "192.0.2.11", 1)).RRs())
+	var got []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = ask("www.example.test."); slices.Equal(got, []string{"A 192.0.2.11"}) {
+			break
+		}
+	}
+	if !slices.Equal(got, []string{"A 192.0.2.11"}) {
+		t.Errorf("BIND's www after the change: %q", got)
+	}
+	if n := counter(t, prim, testZoneFQDN, "out", "ixfr", "success"); n < 1 {
+		t.Errorf("IXFR out: %v, want BIND to have used IXFR", n)
+	}
+}
