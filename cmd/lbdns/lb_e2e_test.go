@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"sort"
@@ -42,7 +43,8 @@ disabled  IN A   192.0.2.240
 `
 
 // lbConfig is the config of the load-balancing end-to-end tests; %[1]s is the GeoIP database,
-// %[2]d a closed port on loopback (the monitored pools down1/down2 are down: probes refused).
+// %[2]d the monitor's port: closed on 127.0.0.51-52 (probes refused: down), an HTTP listener
+// answering 200 on 127.0.0.53 (up).
 const lbConfig = `server:
   listen: ["127.0.0.1:0"]
   pop: { code: LHR, region: WEU, country: GB, latitude: 51.47, longitude: -0.45 }
@@ -54,7 +56,7 @@ zones:
   - name: lb.test
     file: lb.test.zone
 monitors:
-  - { name: refused, type: http, port: %[2]d, interval: 60, timeout: 1, retries: 0 }
+  - { name: web, type: http, port: %[2]d, interval: 60, timeout: 1, retries: 0 }
 pools:
   - { name: us,   latitude: 37.4,  longitude: -122.1, origins: [ { name: us-1, address: 198.51.100.1 } ] }
   - name: eu
@@ -106,8 +108,19 @@ pools:
     origins:
       - { name: sip1, address: sip1.lb.test, port: 5060, weight: 1 }
       - { name: sip2, address: sip2.lb.test, port: 5061, weight: 0.5 }
-  - { name: down1, monitor: refused, origins: [ { name: down1-1, address: 127.0.0.51 } ] }
-  - { name: down2, monitor: refused, origins: [ { name: down2-1, address: 127.0.0.52 } ] }
+  - { name: down1, monitor: web, origins: [ { name: down1-1, address: 127.0.0.51 } ] }
+  - { name: down2, monitor: web, origins: [ { name: down2-1, address: 127.0.0.52 } ] }
+  - name: minpool
+    monitor: web
+    minimum_origins: 2
+    origins:
+      - { name: min-down, address: 127.0.0.51 }
+      - { name: min-up, address: 127.0.0.53 }
+  - name: degraded
+    monitor: web
+    origins:
+      - { name: deg-down, address: 127.0.0.52 }
+      - { name: deg-up, address: 127.0.0.53 }
 load_balancers:
   - name: geo.lb.test
     steering_policy: geo
@@ -155,18 +168,38 @@ load_balancers:
   - { name: fb.lb.test, steering_policy: "off", ttl: 45, default_pools: [down1], fallback_pool: down2 }
   - { name: fblast.lb.test, steering_policy: "off", default_pools: [down1, down2] }
   - { name: fbfam.lb.test, steering_policy: "off", default_pools: [v6only], fallback_pool: eu }
+  - { name: min.lb.test, steering_policy: "off", default_pools: [minpool, asia] }
+  - { name: degraded.lb.test, steering_policy: "off", default_pools: [degraded, asia] }
 `
 
-// lbClosedPort returns a TCP port on ip that nothing listens on (it was free a moment ago).
-func lbClosedPort(t *testing.T, ip string) int {
+// lbMonitorPort returns a TCP port that nothing listens on at 127.0.0.51 and 127.0.0.52 (it
+// was free a moment ago) and where an HTTP server answering 200 listens at 127.0.0.53.
+func lbMonitorPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
+	for attempt := 0; attempt < 20; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.51:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.52:%d", port))
+		if err != nil {
+			ln.Close()
+			continue
+		}
+		up, err := net.Listen("tcp", fmt.Sprintf("127.0.0.53:%d", port))
+		ln.Close()
+		ln2.Close()
+		if err != nil {
+			continue
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(up) }()
+		t.Cleanup(func() { _ = srv.Close() })
+		return port
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	t.Fatal("no port free on 127.0.0.51-53 after 20 attempts")
+	return 0
 }
 
 // startLBServe writes the load-balancing config with a fresh GeoIP database and starts serve.
@@ -175,7 +208,7 @@ func startLBServe(t *testing.T) *proc {
 	dir := t.TempDir()
 	db := geotest.Default(t)
 	writeFiles(t, dir, map[string]string{
-		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbClosedPort(t, "127.0.0.51")),
+		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbMonitorPort(t)),
 		"lb.test.zone": lbZone,
 	})
 	return startServe(t, filepath.Join(dir, "lbdns.yaml"))
@@ -416,6 +449,8 @@ func TestLBAnswers(t *testing.T) {
 			{what: "every pool down: fallback_pool with health ignored, LB TTL", name: "fb.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.52", ttl: 45},
 			{what: "fallback with ECS: scope 0", name: "fb.lb.test", qtype: dns.TypeA, ecs: "127.0.2.0/24", answer: "A 127.0.0.52", ttl: 45, scope: 0},
 			{what: "no fallback_pool: the last default pool", name: "fblast.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.52", ttl: 30},
+			{what: "minimum_origins 2 with one origin up: pool unhealthy, next pool", name: "min.lb.test", qtype: dns.TypeA, answer: asia},
+			{what: "degraded pool (one of two up) still serves, with its healthy origin only", name: "degraded.lb.test", qtype: dns.TypeA, answer: "A 127.0.0.53"},
 			{what: "fallback with every origin disabled: NODATA with SOA", name: "nodata.lb.test", qtype: dns.TypeA, answer: "", soa: true},
 			{what: "NODATA with ECS carries ECS, scope 0", name: "nodata.lb.test", qtype: dns.TypeA, ecs: "192.0.2.0/24", answer: "", soa: true, scope: 0},
 		}},
