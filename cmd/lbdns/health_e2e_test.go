@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,7 +212,20 @@ func hcWaitAnswer(t *testing.T, addr string, limit time.Duration, ok func(string
 // most consecutive × interval + timeout + 1 s = 7 s.
 func TestHealthFailoverE2E(t *testing.T) {
 	o := startHCOrigins(t)
-	cfg := writeHCConfig(t, t.TempDir(), o.port, "127.0.0.1:0", "127.0.0.1:0", "")
+	hooks := make(chan hcHook, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var h hcHook
+		if err := json.NewDecoder(r.Body).Decode(&h); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		select {
+		case hooks <- h:
+		default:
+		}
+	}))
+	defer hook.Close()
+	notify := fmt.Sprintf("notifications:\n  - { name: ops, webhook: %q, pools: [primary], event_source: [pool] }", hook.URL+"/hook")
+	cfg := writeHCConfig(t, t.TempDir(), o.port, "127.0.0.1:0", "127.0.0.1:0", notify)
 	p := startServe(t, cfg)
 	if a := hcAnswer(t, p.DNS); a != hcPrimary {
 		t.Fatalf("at ready: %s, want the primary's %s\n%s", a, hcPrimary, p.logText())
@@ -250,6 +264,8 @@ func TestHealthFailoverE2E(t *testing.T) {
 		}
 	}
 
+	hcWantHook(t, hooks, "Unhealthy")
+
 	o.set(http.StatusOK, 0, hcPrimaryIPs...)
 	failback, seen, ok := hcWaitAnswer(t, p.DNS, limit, hcIsPrimary)
 	if !ok {
@@ -263,6 +279,36 @@ func TestHealthFailoverE2E(t *testing.T) {
 	t.Logf("failback: %.2f s from the primary answering 200 again to DNS answering the primary (bound %s)", failback.Seconds(), bound)
 	if failback > bound {
 		t.Errorf("failback took %s, more than %s", failback, bound)
+	}
+	hcWantHook(t, hooks, "Healthy")
+}
+
+// hcHook is the part of a webhook notification the tests read.
+type hcHook struct {
+	Name      string `json:"name"`
+	AlertType string `json:"alert_type"`
+	Data      struct {
+		EventSource string `json:"event_source"`
+		NewHealth   string `json:"new_health"`
+		Pool        struct {
+			Name    string `json:"name"`
+			Healthy bool   `json:"healthy"`
+		} `json:"pool"`
+	} `json:"data"`
+}
+
+// hcWantHook waits (at most 5 s) for the next webhook notification and checks it is the
+// primary pool's change to health.
+func hcWantHook(t *testing.T, hooks <-chan hcHook, health string) {
+	t.Helper()
+	select {
+	case h := <-hooks:
+		if h.Name != "ops" || h.AlertType != "load_balancing_health_alert" || h.Data.EventSource != "pool" ||
+			h.Data.NewHealth != health || h.Data.Pool.Name != "primary" || h.Data.Pool.Healthy != (health == "Healthy") {
+			t.Errorf("webhook %+v, want pool primary %s", h, health)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("no webhook notification of the primary becoming %s within 5 s", health)
 	}
 }
 
