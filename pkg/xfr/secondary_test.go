@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lbdns/lbdns/pkg/config"
 	"github.com/lbdns/lbdns/pkg/zone"
@@ -142,5 +143,71 @@ func TestRestartAndExpire(t *testing.T) {
 	stop()
 	if _, err := os.Stat(filepath.Join(dir, "secondary", "example.test.json")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestIXFRFallback: a secondary whose copy does not match the primary's journal (an IXFR that
+// does not apply) falls back to AXFR; one at a serial the journal does not hold gets the whole
+// zone in the IXFR reply.
+func TestIXFRFallback(t *testing.T) {
+	prim, err := New(Options{Log: testLog(t), Zones: []config.Zone{{Name: testZoneName, File: "x", AllowTransfer: []string{"127.0.0.0/8"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := strings.Replace(testZoneV1, " 1 1 2 60", " 3600 600 86400 60", 1)
+	prim.Publish(testZoneFQDN, mustZone(t, v1).RRs())                                                 // 10
+	prim.Publish(testZoneFQDN, mustZone(t, strings.Replace(v1, "192.0.2.10", "192.0.2.11", 1)).RRs()) // 11: 10→11 journalled
+	srv := startServer(t, prim.Handle, outSOA(prim), true)
+
+	for _, c := range []struct {
+		name       string
+		saved      string // the secondary's copy
+		ixfrResult string // how the IXFR ends
+		axfr       float64
+	}{
+		{"journal does not apply", strings.Replace(v1, "192.0.2.10", "192.0.2.99", 1), "failure", 1},
+		{"serial not in the journal", strings.Replace(v1, " 10 3600", " 5 3600", 1), "success", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			z := mustZone(t, c.saved)
+			var b strings.Builder
+			for _, rr := range z.RRs() {
+				b.WriteString(rr.String() + "\n")
+			}
+			os.MkdirAll(filepath.Join(dir, "secondary"), 0o755)
+			os.WriteFile(filepath.Join(dir, "secondary", "example.test.zone"), []byte(b.String()), 0o644)
+			os.WriteFile(filepath.Join(dir, "secondary", "example.test.json"), []byte(`{"last_contact":"`+time.Now().Format(time.RFC3339)+`"}`), 0o644)
+			events := make(secondaryEvents, 16)
+			sec, err := New(Options{Log: testLog(t), DataDir: dir, OnSecondary: events.on,
+				Zones: []config.Zone{{Name: testZoneName, Primaries: []string{srv.addr.String()}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runManager(t, sec)
+			if z := events.next(t, "saved copy"); z == nil {
+				t.Fatal("the saved copy was not served")
+			}
+			z = events.waitSerial(t, 11)
+			if a := lookupA(z, "www.example.test."); !slices.Equal(a, []string{"192.0.2.11"}) {
+				t.Errorf("www: %v", a)
+			}
+			if n := counter(t, sec, testZoneFQDN, "in", "ixfr", c.ixfrResult); n != 1 {
+				t.Errorf("IXFR %s: %v, want 1", c.ixfrResult, n)
+			}
+			if n := counter(t, sec, testZoneFQDN, "in", "axfr", "success"); n != c.axfr {
+				t.Errorf("AXFR: %v, want %v", n, c.axfr)
+			}
+		})
+	}
+}
+
+// TestNewTwice: a Manager built again on the same registry (a reload) reuses the series.
+func TestNewTwice(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for range 2 {
+		if _, err := New(Options{Log: testLog(t), Registerer: reg, Zones: []config.Zone{{Name: testZoneName, File: "x"}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
