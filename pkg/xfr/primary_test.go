@@ -293,3 +293,34 @@ func TestPublishSerials(t *testing.T) {
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// TestLargeTransfer: a zone larger than one message goes out in several signed messages
+// (each chained on the previous MAC) that miekg's client and a secondary Manager both verify.
+func TestLargeTransfer(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(testZoneV1)
+	for i := range 3000 {
+		b.WriteString("host" + strconv.Itoa(i) + " IN A 198.51.100." + strconv.Itoa(i%250+1) + "\n")
+	}
+	m, err := New(Options{Log: testLog(t), Zones: []config.Zone{{Name: testZoneName, File: "x", AllowTransfer: []string{"127.0.0.0/8"}, TSIG: testTSIG()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Publish(testZoneFQDN, mustZone(t, b.String()).RRs())
+	srv := startServer(t, m.Handle, outSOA(m), true)
+	rrs, _, err := transfer(t, srv.addr, dns.TypeAXFR, 0, testKeyName, testSecret)
+	if err != nil || len(rrs) != 3006 {
+		t.Fatalf("AXFR: %d records, %v", len(rrs), err)
+	}
+	events := make(secondaryEvents, 4)
+	sec, err := New(Options{Log: testLog(t), OnSecondary: events.on,
+		Zones: []config.Zone{{Name: testZoneName, Primaries: []string{srv.addr.String()}, TSIG: testTSIG()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runManager(t, sec)
+	z := events.waitSerial(t, 10)
+	if a := lookupA(z, "host2999.example.test."); !slices.Equal(a, []string{"198.51.100." + strconv.Itoa(2999%250+1)}) {
+		t.Errorf("host2999: %v", a)
+	}
+}
