@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -506,4 +507,76 @@ func TestAPIPreview(t *testing.T) {
 	wantError(t, "preview with an invalid monitor", w.do(t, "POST", acct+"/pools/"+p.ID+"/preview", map[string]any{"type": "http", "timeout": 0, "interval": 1}), http.StatusBadRequest, "interval")
 	wantError(t, "unknown preview", w.do(t, "GET", acct+"/preview/"+strings.Repeat("cd", 16), nil), http.StatusNotFound)
 	wantError(t, "preview with a read token", newRaw(s.base, e2eReadToken).do(t, "POST", acct+"/pools/"+p.ID+"/preview", monBody), http.StatusForbidden)
+}
+
+// TestAPIWritesKeepHealth: a cosmetic write to a monitored pool or to its monitor keeps the
+// origins' health (DNS does not fail over while they are re-probed), and an origin added to a
+// monitored pool is probed at once rather than after an interval.
+func TestAPIWritesKeepHealth(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	orig := startOrigins(t, "127.0.0.47", "127.0.0.48")
+	var m model.Monitor
+	w.ok(t, "POST", acct+"/monitors", map[string]any{"type": "http", "port": orig.Port, "path": "/", "timeout": 1, "retries": 0, "interval": 60}).into(t, &m)
+	var pa model.Pool
+	w.ok(t, "POST", acct+"/pools", map[string]any{"name": "a", "monitor": m.ID, "origins": []map[string]any{{"name": "a1", "address": "127.0.0.47"}}}).into(t, &pa)
+	pb := createPool(t, w, "b", "192.0.2.200")
+	w.ok(t, "POST", zl, map[string]any{"name": "keep.example.test", "default_pools": []string{pa.ID, pb}, "fallback_pool": pb})
+	// Until a1 is probed it counts as down (ruling 8): pool b answers; then a1.
+	waitAnswer(t, s.DNS, "keep.example.test", []string{"127.0.0.47"}, 3*time.Second)
+
+	c := &dns.Client{Timeout: time.Second}
+	steady := func(what string, want []string, d time.Duration) {
+		t.Helper()
+		for t0 := time.Now(); time.Since(t0) < d; time.Sleep(2 * time.Millisecond) {
+			if a, err := lookupA(c, s.DNS, "keep.example.test"); err != nil || !slices.Equal(a.IPs, want) {
+				t.Fatalf("%s: answer %v (err %v) %s after the write, want %v throughout", what, a, err, time.Since(t0).Round(time.Millisecond), want)
+			}
+		}
+	}
+	w.ok(t, "PATCH", acct+"/pools/"+pa.ID, map[string]any{"description": "cosmetic"})
+	steady("cosmetic pool PATCH", []string{"127.0.0.47"}, 300*time.Millisecond)
+	w.ok(t, "PATCH", acct+"/monitors/"+m.ID, map[string]any{"description": "cosmetic"})
+	steady("cosmetic monitor PATCH", []string{"127.0.0.47"}, 300*time.Millisecond)
+
+	// The new origin is probed at once (interval is 60 s).
+	w.ok(t, "PATCH", acct+"/pools/"+pa.ID, map[string]any{"origins": []map[string]any{
+		{"name": "a1", "address": "127.0.0.47"}, {"name": "a2", "address": "127.0.0.48"},
+	}})
+	waitAnswer(t, s.DNS, "keep.example.test", []string{"127.0.0.47", "127.0.0.48"}, 3*time.Second)
+}
+
+// TestServeRefusesStoredObjectsThatNoLongerFit: API objects in data_dir that refer to a pool
+// since removed from the file stop `serve` before it binds, with a message that says where
+// the objects live.
+func TestServeRefusesStoredObjectsThatNoLongerFit(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "pools:\n  - name: fp\n    origins: [{ name: f, address: 192.0.2.32 }]\n")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	fp := model.DeriveID(model.KindPool, "fp")
+	w.ok(t, "POST", "/zones/"+api.ZoneID("example.test")+"/load_balancers", map[string]any{"name": "api.example.test", "default_pools": []string{fp}})
+	s.stop()
+	writeFiles(t, dir, map[string]string{"lbdns.yaml": apiConfig("")})
+	cmd := exec.Command(binPath, "serve", "--config", cfg)
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("serve did not exit with stored objects that no longer fit:\n%s", out)
+	}
+	if err == nil || strings.Contains(string(out), `"serving DNS"`) {
+		t.Fatalf("serve: %v\n%s", err, out)
+	}
+	for _, want := range []string{fp, filepath.Join(dir, "data")} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the refusal does not name %q:\n%s", want, out)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,10 +42,12 @@ type crashOp struct {
 	del          bool
 }
 
-// TestCrashSafetyKill9: rounds of writes through the API, each ended by SIGKILL of lbdns at a
-// random moment (seeded), then a restart; every write that got a 2xx must be there, the write
-// in flight at the kill may or may not be, nothing else may appear, and DNS serves the stored
-// load balancer. LBDNS_CRASH_ROUNDS (default 100) and LBDNS_CRASH_SEED (default 1) tune it.
+// TestCrashSafetyKill9: rounds of writes through the API by 1 to 4 concurrent clients, each
+// round ended by SIGKILL of lbdns at a random moment (seeded), then a restart. Every write
+// that got a 2xx must be there; each client's write in flight at the kill may or may not be;
+// nothing else may appear; the store opens without errors and DNS serves the stored load
+// balancer. Clients touch disjoint objects, so each object has at most one write in flight.
+// LBDNS_CRASH_ROUNDS (default 100) and LBDNS_CRASH_SEED (default 1) tune it.
 func TestCrashSafetyKill9(t *testing.T) {
 	rounds := envInt(t, "LBDNS_CRASH_ROUNDS", 100)
 	seed := envInt(t, "LBDNS_CRASH_SEED", 1)
@@ -63,98 +66,86 @@ func TestCrashSafetyKill9(t *testing.T) {
 	known := map[string]crashObj{lb.ID: {kind: "lb", marker: "crash.example.test", version: "100"}}
 	var acked, inflightApplied, inflightLost, totalWrites int
 	for round := 0; round < rounds; round++ {
-		rrng := rand.New(rand.NewPCG(uint64(seed), uint64(round)))
-		ops := make(chan crashOp)
-		type result struct {
-			op     crashOp
-			id     string
-			ok     bool
-			detail string
-		}
-		results := make(chan result, 1024)
-		// The writer sends the planned ops one at a time and stops at the first failure.
-		c := newRaw(s.base, e2eWriteToken)
-		c.hc.Transport = &http.Transport{}
-		go func() {
-			defer close(results)
-			for op := range ops {
-				var body any
-				if op.body != nil {
-					body = op.body
-				}
-				e, err := c.try(op.method, op.path, body)
-				r := result{op: op}
-				switch {
-				case err != nil:
-					r.detail = err.Error()
-				case e.Status != http.StatusOK || !e.Success:
-					r.detail = fmt.Sprintf("HTTP %d %s", e.Status, e.Body)
-				default:
-					r.ok = true
-					if op.id == "" && !op.del {
-						var o struct{ ID string }
-						if err := json.Unmarshal(e.Result, &o); err != nil || o.ID == "" {
-							r.ok, r.detail = false, fmt.Sprintf("HTTP 200 without an id: %s", e.Body)
-						}
-						r.id = o.ID
-					}
-				}
-				results <- r
-				if !r.ok {
-					for range ops { // drain: nothing more is sent
-					}
-					return
-				}
-			}
-		}()
-		// The planner sees the state the acknowledged writes make.
-		cur := cloneKnown(known)
+		writers := 1 + round%4
 		killAfter := time.Duration(rng.IntN(51)) * time.Millisecond
-		killed := make(chan struct{})
-		go func() {
-			time.Sleep(killAfter)
-			_ = s.cmd.Process.Kill() // SIGKILL
-			close(killed)
-		}()
-		var got []result
-		var pending *crashOp
-	plan:
-		for i := 0; ; i++ {
-			op := planOp(rrng, cur, round, i, lb.ID, zl)
-			select {
-			case ops <- op:
-			case <-killed:
-				break plan
-			}
-			r, more := <-results
-			if !more {
-				break plan
-			}
-			got = append(got, r)
-			totalWrites++
-			if !r.ok {
-				pending = &r.op
-				break plan
-			}
-			applyOp(cur, r.op, r.id)
-			acked++
+		type outcome struct {
+			mine    map[string]crashObj // the writer's objects after its acknowledged writes
+			acked   int
+			pending *crashOp // the write that failed (in flight at the kill), if any
+			writes  int
+			errs    []string
 		}
-		close(ops)
-		<-killed
+		outs := make([]outcome, writers)
+		var wg sync.WaitGroup
+		for k := 0; k < writers; k++ {
+			mine := map[string]crashObj{}
+			for id, o := range known {
+				if owner(o, lb.ID, id) == k {
+					mine[id] = o
+				}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rrng := rand.New(rand.NewPCG(uint64(seed), uint64(round*8+k)))
+				c := newRaw(s.base, e2eWriteToken)
+				c.hc.Transport = &http.Transport{}
+				defer c.hc.CloseIdleConnections()
+				out := outcome{mine: mine}
+				for i := 0; i < 10000; i++ {
+					op := planOp(rrng, mine, fmt.Sprintf("r%dw%dk%d", round, i, k), k == 0, lb.ID, zl)
+					out.writes++
+					var body any
+					if op.body != nil {
+						body = op.body
+					}
+					e, err := c.try(op.method, op.path, body)
+					if err == nil && (e.Status != http.StatusOK || !e.Success) {
+						out.errs = append(out.errs, fmt.Sprintf("%s %s: HTTP %d %s", op.method, op.path, e.Status, e.Body))
+						err = fmt.Errorf("HTTP %d", e.Status)
+					}
+					id := ""
+					if err == nil && op.id == "" && !op.del {
+						var o struct{ ID string }
+						if jerr := json.Unmarshal(e.Result, &o); jerr != nil || o.ID == "" {
+							out.errs = append(out.errs, fmt.Sprintf("%s %s: 200 without an id: %s", op.method, op.path, e.Body))
+							err = fmt.Errorf("no id")
+						}
+						id = o.ID
+					}
+					if err != nil {
+						out.pending = &op
+						break
+					}
+					applyOp(mine, op, id)
+					out.acked++
+				}
+				outs[k] = out
+			}()
+		}
+		time.Sleep(killAfter)
+		_ = s.cmd.Process.Kill() // SIGKILL
 		<-s.done
-		for r := range results { // a last result raced with the kill
-			got = append(got, r)
-			totalWrites++
-			if !r.ok {
-				pending = &r.op
-			} else {
-				applyOp(cur, r.op, r.id)
-				acked++
+		wg.Wait()
+
+		cur := map[string]crashObj{}
+		for id, o := range known {
+			if owner(o, lb.ID, id) >= writers {
+				cur[id] = o // untouched this round
 			}
 		}
-		for _, r := range got {
-			if !r.ok && !isConnErr(r.detail) {
-				t.Errorf("round %d: %s %s: %s", round, r.op.method, r.op.path, r.detail)
+		var pendings []crashOp
+		for _, out := range outs {
+			for id, o := range out.mine {
+				cur[id] = o
+			}
+			acked += out.acked
+			totalWrites += out.writes
+			if out.pending != nil {
+				pendings = append(pendings, *out.pending)
+			}
+			for _, e := range out.errs {
+				t.Errorf("round %d: %s", round, e)
 			}
 		}
 
@@ -164,17 +155,12 @@ func TestCrashSafetyKill9(t *testing.T) {
 			t.Fatalf("round %d: errors logged at start after kill -9:\n%s", round, s.logText())
 		}
 		actual := listKnown(t, s)
-		next, applied, err := reconcile(cur, actual, pending)
+		next, applied, err := reconcile(cur, actual, pendings)
 		if err != nil {
-			t.Fatalf("round %d (kill after %s, %d writes acked this round, in flight: %v): %v", round, killAfter, len(got), describe(pending), err)
+			t.Fatalf("round %d (%d writers, kill after %s, in flight: %v): %v", round, writers, killAfter, describe(pendings), err)
 		}
-		if pending != nil {
-			if applied {
-				inflightApplied++
-			} else {
-				inflightLost++
-			}
-		}
+		inflightApplied += applied
+		inflightLost += len(pendings) - applied
 		known = next
 		// DNS serves the stored load balancer's ttl.
 		wantTTL, _ := strconv.Atoi(known[lb.ID].version)
@@ -184,8 +170,22 @@ func TestCrashSafetyKill9(t *testing.T) {
 		}
 	}
 	s.stop()
-	t.Logf("%d rounds (seed %d) in %s: %d writes, %d acknowledged and all kept; write in flight at the kill: %d applied, %d not; %d objects at the end",
+	t.Logf("%d rounds (seed %d, 1-4 writers) in %s: %d writes, %d acknowledged and all kept; writes in flight at the kill: %d applied, %d not; %d objects at the end",
 		rounds, seed, time.Since(start).Round(time.Millisecond), totalWrites, acked, inflightApplied, inflightLost, len(known))
+}
+
+// owner is the writer that may touch an object: writer 0 for the load balancer, else the k
+// in the object's marker ("r3w5k2").
+func owner(o crashObj, lbID, id string) int {
+	if id == lbID {
+		return 0
+	}
+	i := strings.LastIndexByte(o.marker, 'k')
+	k, err := strconv.Atoi(o.marker[i+1:])
+	if i < 0 || err != nil {
+		return 0
+	}
+	return k
 }
 
 func envInt(t *testing.T, name string, def int) int {
@@ -201,22 +201,9 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
-func isConnErr(detail string) bool {
-	return !strings.HasPrefix(detail, "HTTP ")
-}
-
-func cloneKnown(m map[string]crashObj) map[string]crashObj {
-	out := make(map[string]crashObj, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // planOp chooses the next write: create (half the time), patch or delete of a pool or monitor,
 // or a ttl change of the load balancer.
-func planOp(rng *rand.Rand, cur map[string]crashObj, round, i int, lbID, zl string) crashOp {
-	tag := fmt.Sprintf("r%dw%d", round, i)
+func planOp(rng *rand.Rand, cur map[string]crashObj, tag string, withLB bool, lbID, zl string) crashOp {
 	var ids []string
 	for id, o := range cur {
 		if o.kind != "lb" {
@@ -226,7 +213,7 @@ func planOp(rng *rand.Rand, cur map[string]crashObj, round, i int, lbID, zl stri
 	slices.Sort(ids)
 	n := rng.IntN(100)
 	switch {
-	case n < 10:
+	case n < 10 && withLB:
 		ttl := 1 + rng.IntN(86400)
 		return crashOp{method: "PATCH", path: zl + "/" + lbID, body: map[string]any{"ttl": ttl}, kind: "lb", id: lbID, version: strconv.Itoa(ttl)}
 	case n < 55 || len(ids) == 0:
@@ -265,11 +252,15 @@ func applyOp(cur map[string]crashObj, op crashOp, id string) {
 	}
 }
 
-func describe(op *crashOp) string {
-	if op == nil {
+func describe(ops []crashOp) string {
+	if len(ops) == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%s %s %v", op.method, op.path, op.body)
+	var parts []string
+	for _, op := range ops {
+		parts = append(parts, fmt.Sprintf("%s %s %v", op.method, op.path, op.body))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // listKnown reads every pool, monitor and load balancer through the API.
@@ -304,20 +295,29 @@ func listKnown(t *testing.T, s *apiServer) map[string]crashObj {
 }
 
 // reconcile checks the state after a restart (actual) against the acknowledged state (want)
-// and the write in flight at the kill (pending, may be nil), which may or may not have been
-// applied. It returns the state to continue from and whether pending was applied.
-func reconcile(want, actual map[string]crashObj, pending *crashOp) (map[string]crashObj, bool, error) {
-	applied := false
+// and the writes in flight at the kill (pending: each may or may not have been applied; they
+// touch distinct objects). It returns the state to continue from and how many were applied.
+func reconcile(want, actual map[string]crashObj, pending []crashOp) (map[string]crashObj, int, error) {
+	applied := 0
+	byID := map[string]crashOp{}
+	creates := map[string]crashOp{}
+	for _, op := range pending {
+		if op.id != "" {
+			byID[op.id] = op
+		} else if !op.del {
+			creates[op.marker] = op
+		}
+	}
 	var problems []string
 	for id, w := range want {
 		a, ok := actual[id]
-		if pending != nil && pending.id == id {
+		if op, pend := byID[id]; pend {
 			switch {
-			case pending.del && !ok:
-				applied = true
+			case op.del && !ok:
+				applied++
 				continue
-			case !pending.del && ok && a.version == pending.version && a.marker == w.marker:
-				applied = true
+			case !op.del && ok && a.version == op.version && a.marker == w.marker:
+				applied++
 				continue
 			}
 		}
@@ -332,14 +332,15 @@ func reconcile(want, actual map[string]crashObj, pending *crashOp) (map[string]c
 		if _, ok := want[id]; ok {
 			continue
 		}
-		if pending != nil && pending.id == "" && !pending.del && a.kind == pending.kind && a.marker == pending.marker && a.version == pending.version && !applied {
-			applied = true
+		if op, pend := creates[a.marker]; pend && a.kind == op.kind && a.version == op.version {
+			delete(creates, a.marker)
+			applied++
 			continue
 		}
 		problems = append(problems, fmt.Sprintf("%s %s %+v was never acknowledged", a.kind, id, a))
 	}
 	if len(problems) > 0 {
-		return nil, false, fmt.Errorf("%s", strings.Join(problems, "; "))
+		return nil, 0, fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return actual, applied, nil
 }
