@@ -244,7 +244,7 @@ type metrics struct {
 func newMetrics(r prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lbdns", Subsystem: "xfr", Name: "transfers_total",
-			Help: "Zone transfers by zone, direction (in|out), type (axfr|ixfr) and result (success|failure|refused|uptodate)."},
+			Help: "Zone transfers by zone, direction (in|out), type (axfr|ixfr) and result (success|failure|refused)."},
 			[]string{"zone", "direction", "type", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "lbdns", Subsystem: "xfr", Name: "duration_seconds",
 			Help: "Duration of successful zone transfers.", Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 10, 30, 60}},

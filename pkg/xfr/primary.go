@@ -106,7 +106,8 @@ func (s *zoneState) status() ZoneStatus {
 // (and for a secondary zone whose data should be transferred onwards). When the data changed,
 // ignoring the SOA serial, the served serial becomes max(the data's serial, last served + 1)
 // (ruling 39), the change is journalled for IXFR and NOTIFY goes to also_notify. rrs == nil
-// withdraws the data (transfers get SERVFAIL). rrs is not modified or kept.
+// withdraws the data (transfers get SERVFAIL). The slice is not kept, the records are: do not
+// modify them afterwards (zone records never are).
 func (m *Manager) Publish(origin string, rrs []dns.RR) {
 	s := m.zone(origin)
 	if s == nil {

@@ -324,3 +324,31 @@ func TestLargeTransfer(t *testing.T) {
 		t.Errorf("host2999: %v", a)
 	}
 }
+
+// TestAlgorithms: transfers signed with each supported algorithm.
+func TestAlgorithms(t *testing.T) {
+	for _, alg := range []string{dns.HmacSHA256, dns.HmacSHA384, dns.HmacSHA512} {
+		t.Run(alg, func(t *testing.T) {
+			tsig := &config.TSIG{Name: testKeyName, Algorithm: strings.TrimSuffix(alg, "."), Secret: testSecret}
+			_, srv := newPrimary(t, "", []string{"127.0.0.1"}, tsig, true)
+			q := new(dns.Msg)
+			q.SetAxfr(testZoneFQDN)
+			q.SetTsig(testKeyName+".", alg, 300, time.Now().Unix())
+			tr := &dns.Transfer{TsigSecret: map[string]string{testKeyName + ".": testSecret}}
+			ch, err := tr.In(q, srv.addr.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for env := range ch {
+				if env.Error != nil {
+					t.Fatal(env.Error)
+				}
+				n += len(env.RR)
+			}
+			if n != 6 {
+				t.Errorf("%d records", n)
+			}
+		})
+	}
+}
