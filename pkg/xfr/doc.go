@@ -24,6 +24,9 @@
 //   - Every message of an outgoing transfer is signed; an incoming transfer must be signed on
 //     every message too (RFC 8945 allows unsigned ones in between; Knot, BIND and NSD sign every
 //     message).
+//   - A TSIG-signed SOA query gets a signed answer from Handle: BIND signs its SOA refresh
+//     queries when its primary has a key, and rejects unsigned answers. The server hands such
+//     queries to Handle (an unsigned one is answered by the server as any query).
 //   - TSIG times use the wall clock (time.Now), whatever Options.Now says: peers check them.
 //   - NOTIFY in is accepted from the addresses of the zone's primaries only (any port), signed
 //     with the zone's key when it has one; others are REFUSED (NOTAUTH for bad signatures). It

@@ -140,7 +140,12 @@ func TestKnotPrimary(t *testing.T) {
 	}
 	srv := startServer(t, sec.Handle, nil, true)
 
-	zoneV1 := strings.Replace(testZoneV1, " 10 1 1 2 60", " 1 3600 600 86400 60", 1)
+	// Big enough for several messages per transfer: Knot signs each, chained on the last MAC.
+	var bulk strings.Builder
+	for i := range 3000 {
+		bulk.WriteString("bulk" + itoa(uint32(i)) + " IN TXT \"record " + itoa(uint32(i)) + "\"\n")
+	}
+	zoneV1 := strings.Replace(testZoneV1, " 10 1 1 2 60", " 1 3600 600 86400 60", 1) + bulk.String()
 	zoneFile := filepath.Join(dir, "example.test.zone")
 	if err := os.WriteFile(zoneFile, []byte(zoneV1), 0o644); err != nil {
 		t.Fatal(err)
