@@ -12,8 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/lbdns/lbdns/pkg/geo/geotest"
 )
@@ -206,6 +210,76 @@ func TestExplainErrors(t *testing.T) {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("explain %v: %v, stderr %q; want exit 1 naming %q", c.args, err, stderr.String(), c.want)
+		}
+	}
+}
+
+// TestExplainMatchesServe: for answers that do not depend on randomness, explain and a
+// running server agree (they run the same decision; hashing must not depend on the process).
+// Without --health, explain reads the health state serve saves in data_dir (default "data"
+// beside the config), so the down pools of fb.lb.test are down for both.
+func TestExplainMatchesServe(t *testing.T) {
+	p, cfg := startLBServeCfg(t)
+	state := filepath.Join(filepath.Dir(cfg), "data", "health.json")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(state); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve saved no health state in %s within 5 s", state)
+		}
+	}
+	answerRe := regexp.MustCompile(`(?m)^(\S+)\s+\d+\s+IN\s+(A|AAAA|CNAME)\s+(\S+)$`)
+	scopeRe := regexp.MustCompile(`ECS scope /(\d+)\n`)
+	cases := []struct{ name, qtype, client, ecs string }{
+		{"geo.lb.test", "A", "127.0.0.1", "192.0.2.0/24"},
+		{"geo.lb.test", "A", "127.0.4.1", ""},
+		{"geo.lb.test", "AAAA", "127.0.0.1", "127.0.9.0/24"},
+		{"prox.lb.test", "A", "127.0.0.1", "127.0.4.0/24"},
+		{"failover.lb.test", "A", "127.0.0.1", ""},
+		{"fb.lb.test", "A", "127.0.0.1", ""},
+		{"min.lb.test", "A", "127.0.0.1", ""},
+		{"cname.lb.test", "A", "127.0.0.1", ""},
+	}
+	for i := 0; i < 12; i++ {
+		ecs := fmt.Sprintf("10.%d.%d.0/24", i, i*53%256)
+		cases = append(cases, struct{ name, qtype, client, ecs string }{"hash.lb.test", "A", "127.0.0.1", ecs})
+		cases = append(cases, struct{ name, qtype, client, ecs string }{"cookie.lb.test", "A", "127.0.0.1", ecs})
+	}
+	cases = append(cases, struct{ name, qtype, client, ecs string }{"hash.lb.test", "A", "127.0.3.7", ""})
+	for _, c := range cases {
+		args := []string{"explain", "--config", cfg, c.name, c.qtype, "--client", c.client}
+		if c.ecs != "" {
+			args = append(args, "--ecs", c.ecs)
+		}
+		out, err := exec.Command(binPath, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("explain %v: %v\n%s", args, err, out)
+		}
+		var want []string
+		for _, m := range answerRe.FindAllStringSubmatch(string(out), -1) {
+			want = append(want, m[2]+" "+m[3])
+		}
+		sort.Strings(want)
+		var opts []func(*dns.Msg)
+		if c.ecs != "" {
+			opts = append(opts, lbWithECS(c.ecs))
+		}
+		src := c.client
+		if src == "127.0.0.1" {
+			src = ""
+		}
+		r := lbQueryFrom(t, "udp", p.DNS, src, c.name, dns.StringToType[c.qtype], opts...)
+		if got := lbRdata(r.Answer); got != strings.Join(want, " | ") {
+			t.Errorf("%s %s client %s ecs %q: serve answers %q, explain %q\n%s", c.name, c.qtype, c.client, c.ecs, got, strings.Join(want, " | "), out)
+		}
+		if c.ecs != "" {
+			m := scopeRe.FindStringSubmatch(string(out))
+			if m == nil {
+				t.Errorf("explain with --ecs prints no scope:\n%s", out)
+			} else if s := lbCheckECSEcho(t, r, c.ecs); fmt.Sprint(s) != m[1] {
+				t.Errorf("%s %s ecs %s: serve scope /%d, explain /%s", c.name, c.qtype, c.ecs, s, m[1])
+			}
 		}
 	}
 }

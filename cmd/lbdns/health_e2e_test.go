@@ -331,46 +331,48 @@ func e2eStartServeNoWait(t *testing.T, cfg string) *proc {
 	return p
 }
 
-// hcFirstAnswer queries www.hc.test every 5 ms until the DNS port answers and returns that
-// first reply, when it came (since start) and after how many tries.
-func hcFirstAnswer(t *testing.T, p *proc, dnsAddr string, start time.Time) (*dns.Msg, time.Duration, int) {
+// hcWaitAddr waits (at most 10 s) until serve has logged the address of its first DNS (dns
+// true) or HTTP listener, and returns it.
+func hcWaitAddr(t *testing.T, p *proc, dns bool) string {
 	t.Helper()
-	c := &dns.Client{Net: "udp", Timeout: 100 * time.Millisecond}
-	m := new(dns.Msg)
-	m.SetQuestion("www.hc.test.", dns.TypeA)
 	deadline := time.Now().Add(10 * time.Second)
-	for tries := 1; time.Now().Before(deadline); tries++ {
-		if r, _, err := c.Exchange(m, dnsAddr); err == nil {
-			return r, time.Since(start), tries
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		addr := p.DNS
+		if !dns {
+			addr = ""
+			if len(p.HTTP) > 0 {
+				addr = p.HTTP[0]
+			}
+		}
+		p.mu.Unlock()
+		if addr != "" {
+			return addr
 		}
 		select {
 		case <-p.done:
 			t.Fatalf("lbdns exited: %v\n%s", p.err, p.logText())
-		case <-time.After(5 * time.Millisecond):
+		case <-time.After(time.Millisecond):
 		}
 	}
-	t.Fatalf("DNS never answered\n%s", p.logText())
-	return nil, 0, 0
+	t.Fatalf("no listener logged within 10 s\n%s", p.logText())
+	return ""
 }
 
-// hcFreePort returns a port free for both UDP and TCP on 127.0.0.1 a moment ago.
-func hcFreePort(t *testing.T) int {
+// hcFirstAnswer sends the first query for www.hc.test as soon as serve logs its DNS address
+// (the log line follows the bind at once; ports are 0, so no other process can answer) and
+// returns the reply, its address and when it came (since start).
+func hcFirstAnswer(t *testing.T, p *proc, start time.Time) (*dns.Msg, string, time.Duration) {
 	t.Helper()
-	for i := 0; i < 20; i++ {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
+	addr := hcWaitAddr(t, p, true)
+	c := &dns.Client{Net: "udp", Timeout: 500 * time.Millisecond}
+	m := new(dns.Msg)
+	m.SetQuestion("www.hc.test.", dns.TypeA)
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("first query to %s: %v\n%s", addr, err, p.logText())
 	}
-	t.Fatal("no free port")
-	return 0
+	return r, addr, time.Since(start)
 }
 
 func hcHTTPGet(t *testing.T, url string) string {
@@ -394,18 +396,19 @@ func hcHTTPTry(url string) (int, string, error) {
 }
 
 // TestHealthColdStart (ruling 8): DNS answers for a load-balanced name are never the fallback
-// when the primary is healthy, even for the first query the port answers; /readyz is 503 until
-// the first round is done and 200 after; /metrics carries the health and DNS series.
+// when the primary is healthy, even for the first query, sent the moment serve logs its DNS
+// address; /readyz is 503 until the first round is done and 200 after; /metrics carries the
+// health and DNS series.
 func TestHealthColdStart(t *testing.T) {
 	o := startHCOrigins(t)
 	// The first round takes at least 400 ms (within the 1 s timeout), so the window in which
 	// a server that answered too early would give the fallback is wide.
 	o.set(http.StatusOK, 400*time.Millisecond, hcPrimaryIPs...)
-	dnsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
-	cfg := writeHCConfig(t, t.TempDir(), o.port, dnsAddr, metricsAddr, "")
+	cfg := writeHCConfig(t, t.TempDir(), o.port, "127.0.0.1:0", "127.0.0.1:0", "")
 	start := time.Now()
 	p := e2eStartServeNoWait(t, cfg)
+	// The metrics listener is logged before the prober starts: /readyz is polled from then.
+	metricsAddr := hcWaitAddr(t, p, false)
 
 	// /readyz, polled from the start until it says 200.
 	type sample struct {
@@ -434,9 +437,9 @@ func TestHealthColdStart(t *testing.T) {
 		}
 	}()
 
-	first, firstAt, tries := hcFirstAnswer(t, p, dnsAddr, start)
+	first, dnsAddr, firstAt := hcFirstAnswer(t, p, start)
 	if got := lbRdata(first.Answer); first.Rcode != dns.RcodeSuccess || got != hcPrimary {
-		t.Errorf("first answer (after %s, %d tries): %s %s, want the primary's %s", firstAt, tries, dns.RcodeToString[first.Rcode], got, hcPrimary)
+		t.Errorf("first answer (at %s): %s %s, want the primary's %s", firstAt, dns.RcodeToString[first.Rcode], got, hcPrimary)
 	}
 	// Queries right after must agree.
 	for i := 0; i < 20; i++ {
@@ -458,8 +461,8 @@ func TestHealthColdStart(t *testing.T) {
 			t.Errorf("/readyz said %d at %s before 200", s.code, s.at)
 		}
 	}
-	t.Logf("cold start: /readyz 503 ×%d from %s, 200 at %s; first DNS answer at %s (primary) after %d tries",
-		len(readyz)-1, readyz[0].at.Round(time.Millisecond), readyz[len(readyz)-1].at.Round(time.Millisecond), firstAt.Round(time.Millisecond), tries)
+	t.Logf("cold start: /readyz 503 ×%d from %s, 200 at %s; first DNS answer at %s (primary)",
+		len(readyz)-1, readyz[0].at.Round(time.Millisecond), readyz[len(readyz)-1].at.Round(time.Millisecond), firstAt.Round(time.Millisecond))
 	if code, _, _ := hcHTTPTry("http://" + metricsAddr + "/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz after ready: %d", code)
 	}
@@ -484,9 +487,7 @@ func TestHealthStatePersists(t *testing.T) {
 	o := startHCOrigins(t)
 	o.set(http.StatusServiceUnavailable, 0, hcPrimaryIPs...)
 	dir := t.TempDir()
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
-	dnsAddr := fmt.Sprintf("127.0.0.1:%d", hcFreePort(t))
-	cfg := writeHCConfig(t, dir, o.port, dnsAddr, metricsAddr, "data_dir: data")
+	cfg := writeHCConfig(t, dir, o.port, "127.0.0.1:0", "127.0.0.1:0", "data_dir: data")
 	p := startServe(t, cfg)
 	if a := hcAnswer(t, p.DNS); a != hcSecondary {
 		t.Fatalf("primary down at start: %s, want the secondary's %s", a, hcSecondary)
@@ -543,6 +544,7 @@ func TestHealthStatePersists(t *testing.T) {
 	if n, _ := restored["targets"].(float64); n != 4 {
 		t.Errorf("restored log: %v, want 4 targets", restored)
 	}
+	metricsAddr := hcWaitAddr(t, p2, false)
 	var early string
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -576,7 +578,7 @@ func TestHealthStatePersists(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("not ready\n%s", p2.logText())
 	}
-	if a := hcAnswer(t, dnsAddr); a != hcSecondary {
+	if a := hcAnswer(t, hcWaitAddr(t, p2, true)); a != hcSecondary {
 		t.Errorf("after restart with the primary down: %s, want %s", a, hcSecondary)
 	}
 	p2.stop()
@@ -591,9 +593,9 @@ func TestHealthStatePersists(t *testing.T) {
 	o.set(http.StatusOK, 0, hcSecondaryIPs...)
 	start := time.Now()
 	p3 := e2eStartServeNoWait(t, cfg)
-	first, at, tries := hcFirstAnswer(t, p3, dnsAddr, start)
+	first, _, at := hcFirstAnswer(t, p3, start)
 	if got := lbRdata(first.Answer); got != hcPrimary {
-		t.Errorf("third start, first answer (at %s, %d tries): %s, want the primary's %s (restored as down, healthy now)", at, tries, got, hcPrimary)
+		t.Errorf("third start, first answer (at %s): %s, want the primary's %s (restored as down, healthy now)", at, got, hcPrimary)
 	}
 	p3.stop()
 }

@@ -205,13 +205,21 @@ func lbMonitorPort(t *testing.T) int {
 // startLBServe writes the load-balancing config with a fresh GeoIP database and starts serve.
 func startLBServe(t *testing.T) *proc {
 	t.Helper()
+	p, _ := startLBServeCfg(t)
+	return p
+}
+
+// startLBServeCfg is startLBServe that also returns the config file's path.
+func startLBServeCfg(t *testing.T) (*proc, string) {
+	t.Helper()
 	dir := t.TempDir()
 	db := geotest.Default(t)
 	writeFiles(t, dir, map[string]string{
 		"lbdns.yaml":   fmt.Sprintf(lbConfig, db, lbMonitorPort(t)),
 		"lb.test.zone": lbZone,
 	})
-	return startServe(t, filepath.Join(dir, "lbdns.yaml"))
+	cfg := filepath.Join(dir, "lbdns.yaml")
+	return startServe(t, cfg), cfg
 }
 
 // lbWithECS adds an OPT record (1232 bytes) with an ECS option for cidr.
