@@ -12,9 +12,11 @@ import (
 const maxChunk = 16 << 10
 
 // Handle is the server's hook for NOTIFY and AXFR/IXFR (server.Options.Xfr): it answers
-// transfers out of the zones given to Publish and NOTIFY for secondary zones. It returns false,
-// without writing, for messages it does not take (a zone that is not configured, or another
-// opcode), so that the server answers with its default.
+// transfers out of the zones given to Publish, NOTIFY for secondary zones, and TSIG-signed SOA
+// queries (signed answers). It returns false, without writing, for messages it does not take
+// (a zone that is not configured, an unsigned SOA query, another opcode or type), so that the
+// server answers with its default. It verifies TSIG itself (see RawRequester) and signs every
+// reply to a signed request.
 func (m *Manager) Handle(w dns.ResponseWriter, req *dns.Msg) bool {
 	if len(req.Question) != 1 || req.Response {
 		return false

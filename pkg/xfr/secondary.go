@@ -144,14 +144,14 @@ func (m *Manager) refresh(ctx context.Context, s *zoneState) {
 	now := m.now()
 	s.mu.Lock()
 	if !ok {
-		s.lastErr = errors.Join(errs...).Error()
+		msg := errors.Join(errs...).Error()
 		retry := bootRetry
 		if s.z != nil {
 			_, retry, _ = timers(s.z.SOA())
 		}
-		s.nextRefresh = now.Add(retry)
+		s.lastErr, s.nextRefresh = msg, now.Add(retry)
 		s.mu.Unlock()
-		log.Warn().Str("err", s.lastErr).Dur("retry", retry).Msg("xfr: refresh failed")
+		log.Warn().Str("err", msg).Dur("retry", retry).Msg("xfr: refresh failed")
 		return
 	}
 	wasExpired := s.expired
