@@ -202,7 +202,10 @@ func (s *Server) bind(addr string) error {
 			port = strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 		}
 	}
-	l, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(host, port))
+	// TCP without SO_REUSEPORT: one listener suffices, and a second lbdns started on the same
+	// address fails here instead of silently sharing the UDP traffic.
+	var plain net.ListenConfig
+	l, err := plain.Listen(context.Background(), "tcp", net.JoinHostPort(host, port))
 	if err != nil {
 		closeAll()
 		return fmt.Errorf("server: listen tcp %s: %w", net.JoinHostPort(host, port), err)

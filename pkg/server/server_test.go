@@ -463,3 +463,39 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...
 	}
 	return 0
 }
+
+// TestListenSeveral serves two addresses, IPv4 and IPv6 loopback, each on UDP and TCP.
+func TestListenSeveral(t *testing.T) {
+	if c, err := net.ListenPacket("udp", "[::1]:0"); err != nil {
+		t.Skip("no IPv6 loopback")
+	} else {
+		c.Close()
+	}
+	m, _ := newMetrics(nil)
+	s := newServer([]string{"127.0.0.1:0", "[::1]:0"}, 2, DefaultTCPIdleTimeout, zerolog.Nop(), nil, staticSource{&zoneView{zones: testZones(t)}}, m)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	u, tc := s.Addrs()
+	if len(u) != 2 || len(tc) != 2 {
+		t.Fatalf("addrs %v %v", u, tc)
+	}
+	for i := range u {
+		for _, b := range [][]byte{exchangeRaw(t, u[i].String(), q("www.diff.test.", dns.TypeA, 0, false)), exchangeTCPRaw(t, tc[i].String(), q("www.diff.test.", dns.TypeA, 0, false))} {
+			if m := mustUnpack(t, b); len(m.Answer) != 2 {
+				t.Errorf("%v: %v", u[i], m)
+			}
+		}
+	}
+	// A second server cannot take the same address: its TCP bind fails and it releases what it bound.
+	s2 := newServer([]string{tc[0].String()}, 1, DefaultTCPIdleTimeout, zerolog.Nop(), nil, staticSource{nil}, m)
+	if err := s2.Start(); err == nil {
+		s2.Shutdown(context.Background())
+		t.Fatal("a second server started on an address in use")
+	}
+	// The first server still answers alone.
+	if m := mustUnpack(t, exchangeRaw(t, u[0].String(), q("www.diff.test.", dns.TypeA, 0, false))); len(m.Answer) != 2 {
+		t.Errorf("after the failed start: %v", m)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"time"
 )
 
 // serveUDP is the loop of one UDP socket: one read and one write per datagram.

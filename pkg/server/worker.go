@@ -127,7 +127,7 @@ func (r *respWriter) Write(b []byte) (int, error) {
 		if w.xfrSent {
 			return 0, errors.New("server: one reply per UDP request")
 		}
-		if len(b) > maxUDPSize && len(b) > w.q.clientSize() {
+		if len(b) > w.q.clientSize() {
 			return 0, errors.New("server: UDP reply larger than the client's buffer")
 		}
 		w.xfrOut = append(w.xfrOut, b...)
