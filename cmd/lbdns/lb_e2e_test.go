@@ -999,3 +999,22 @@ func TestLBChains(t *testing.T) {
 	}
 	t.Logf("hash: %d of %d clients were on h3 and moved; %d others moved", onH3, len(clients), moved)
 }
+
+// TestLBECSMappedScope: an ECS option of family 2 carrying an IPv4-mapped prefix. The GeoIP
+// network that decides is ::ffff:192.0.2.0/120 in the family of the option (the IPv4 /24
+// aliased into the IPv6 tree), so the scope must be 120: a scope of 24 in family 2 would let
+// a resolver reuse the answer for all of ::/24 (RFC 7871 §7.2.1, ruling 11).
+func TestLBECSMappedScope(t *testing.T) {
+	t.Skip("BUG: ECS family 2 with an IPv4-mapped prefix (::ffff:192.0.2.0/120) gets scope /24 (the IPv4 GeoIP prefix length) instead of /120")
+	p := startLBServe(t)
+	for _, netw := range []string{"udp", "tcp"} {
+		addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
+		r := lbQueryFrom(t, netw, addr, "", "geo.lb.test", dns.TypeA, lbWithECS("::ffff:192.0.2.0/120"))
+		if a := lbRdata(r.Answer); a != "A 198.51.100.2" {
+			t.Errorf("%s: %s, want eu (FR)", netw, a)
+		}
+		if e := lbECSOf(r); e == nil || e.Family != 2 || e.SourceScope != 120 {
+			t.Errorf("%s: ECS %v, want family 2 with scope /120", netw, e)
+		}
+	}
+}
