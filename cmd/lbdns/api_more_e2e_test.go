@@ -421,6 +421,24 @@ func TestAPICloudflareGoRoundTrip(t *testing.T) {
 	if !jsonEqual(t, lbIn, lbPut) {
 		t.Errorf("load balancer after PUT of itself:\n sent %s\n got  %s", mustJSON(lbIn), mustJSON(lbPut))
 	}
+	// The /user/ paths (cloudflare-go's user level) address the same objects (ruling 35).
+	user := cloudflare.UserIdentifier("")
+	upools, err := cf.ListLoadBalancerPools(ctx, user, cloudflare.ListLoadBalancerPoolParams{})
+	if err != nil || len(upools) != 2 {
+		t.Errorf("user-level pools: %d, %v", len(upools), err)
+	}
+	um, err := cf.CreateLoadBalancerMonitor(ctx, user, cloudflare.CreateLoadBalancerMonitorParams{LoadBalancerMonitor: cloudflare.LoadBalancerMonitor{
+		Type: "tcp", Port: 22, Timeout: 2, Retries: 1, Interval: 60, ConsecutiveUp: 1, ConsecutiveDown: 1,
+	}})
+	if err != nil {
+		t.Fatalf("user-level monitor: %v", err)
+	}
+	if _, err := cf.GetLoadBalancerMonitor(ctx, acc, um.ID); err != nil {
+		t.Errorf("a monitor created under /user/ is not under /accounts/: %v", err)
+	}
+	if err := cf.DeleteLoadBalancerMonitor(ctx, user, um.ID); err != nil {
+		t.Errorf("user-level delete: %v", err)
+	}
 	zd, err := cf.ZoneDetails(ctx, api.ZoneID("example.test"))
 	if err != nil || zd.Name != "example.test" || zd.ID != api.ZoneID("example.test") {
 		t.Errorf("ZoneDetails: %+v %v", zd, err)
