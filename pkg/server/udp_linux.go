@@ -99,10 +99,11 @@ func newUDPLoop(c *net.UDPConn) (*udpLoop, error) {
 			}
 		}
 		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&l.in[0])), uintptr(len(l.in)), unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
-			return false
+		for e == unix.EINTR {
+			// Retry at once: the poller is edge-triggered, waiting could miss queued datagrams.
+			n, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&l.in[0])), uintptr(len(l.in)), unix.MSG_DONTWAIT, 0, 0)
 		}
-		if e == unix.EINTR {
+		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
 			return false
 		}
 		l.n, l.err = int(n), nil
