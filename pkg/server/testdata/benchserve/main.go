@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 
@@ -28,7 +29,17 @@ import (
 func main() {
 	path := flag.String("config", "", "lbdns config file")
 	sockets := flag.Int("sockets", 0, "UDP sockets per address (0: GOMAXPROCS)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	cfg, ps := config.Load(*path)
 	if len(ps) > 0 {
 		for _, p := range ps {
