@@ -128,3 +128,18 @@ load_balancers:
 		t.Errorf("after %d of 30 failed reloads www.example.test answered the rejected zone file's data", bad)
 	}
 }
+
+// TestAPITokenRotationOnReload: SIGHUP re-reads the config file, tokens included (CONTRACT §1,
+// README "Reload": only listen addresses wait for a restart): a rotated token works and the
+// revoked one gets 401 (ruling 29).
+func TestAPITokenRotationOnReload(t *testing.T) {
+	t.Skip("BUG: after SIGHUP (logged \"reloaded\") the API keeps the tokens read at start: the replaced token still gets 200 and the new one 401 (pkg/app builds api.New once in Run)")
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	writeFiles(t, dir, map[string]string{"admin.token": "rotated-write-token\n"})
+	n := s.logCount()
+	s.signal(syscall.SIGHUP)
+	s.waitLog("reloaded", n, 5*time.Second)
+	wantError(t, "revoked token", newRaw(s.base, e2eWriteToken).do(t, "GET", acct+"/pools", nil), http.StatusUnauthorized)
+	newRaw(s.base, "rotated-write-token").ok(t, "GET", acct+"/pools", nil)
+}
