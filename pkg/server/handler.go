@@ -53,6 +53,10 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 	if q.rcode != 0 {
 		return w.errorReply(in, out, q.rcode), true
 	}
+	if q.qtype == 0 {
+		// Type 0 is reserved (RFC 6895 §3.1); Knot answers NOTIMP.
+		return w.errorReply(in, out, dns.RcodeNotImplemented), true
+	}
 	if q.opcode == dns.OpcodeNotify || q.qtype == dns.TypeAXFR || q.qtype == dns.TypeIXFR {
 		return w.xfr(in, out)
 	}
@@ -89,7 +93,7 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 			}
 		}
 	}
-	// Slow path: look the name up, pack with miekg/dns.
+	// Slow path: look the name up and pack (own packer; miekg/dns for unusual types).
 	w.lower = lowerName(w.lower[:0], in[headerLen:headerLen+q.nameLen])
 	qname, ok := w.names[string(w.lower)]
 	if !ok {

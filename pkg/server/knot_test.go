@@ -212,6 +212,16 @@ func diffCases() []diffCase {
 	cs = append(cs, diffCase{name: "www/A/tcp", q: q("WWW.diff.test.", dns.TypeA, 0, false), tcp: true})
 	cs = append(cs, diffCase{name: "sub/A/tcp", q: q("sub.diff.test.", dns.TypeA, 0, false), tcp: true})
 	cs = append(cs, diffCase{name: "apex/ANY/tcp", q: q("diff.test.", dns.TypeANY, 0, false), tcp: true})
+	// Unusual name bytes: a dot and a space inside labels, non-ASCII, the longest name.
+	add("escaped-dot/A", q(`a\.b.diff.test.`, dns.TypeA, 1232, false))
+	add("space/A", q(`x\032y.wild.diff.test.`, dns.TypeA, 1232, false))
+	add("non-ascii/A", q(`\195\169T\195\169.wild.diff.test.`, dns.TypeA, 0, false))
+	long := strings.Repeat("abcdefghi.", 24) + "diff.test."
+	add("long/A", q(long, dns.TypeA, 1232, false))
+	// Meta and obsolete query types.
+	for _, qt := range []uint16{0, dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeMAILA, dns.TypeMAILB, dns.TypeRRSIG, dns.TypeNSEC, 65535} {
+		add(fmt.Sprintf("www/qtype%d", qt), q("www.diff.test.", qt, 1232, false))
+	}
 	// Outside every zone, other classes.
 	add("example.org/A", q("www.example.org.", dns.TypeA, 1232, false))
 	add("test./A", q("test.", dns.TypeA, 1232, false))
