@@ -102,7 +102,8 @@ func (d *dynState) Answer(mark int, owner string, qtype uint16, dst []dns.RR) ([
 	}
 	lb := &set.LBs[mark]
 	t := qtype
-	if t == dns.TypeANY {
+	if t == dns.TypeANY || d.w.q.qtype == dns.TypeANY {
+		// pkg/zone may pass ANY on as A; either way the query was ANY.
 		// RFC 8482 minimal ANY: the LB's own type stands for the name.
 		switch lb.Service {
 		case steer.ServeMX:

@@ -98,6 +98,9 @@ func TestLoadBalancedAnswers(t *testing.T) {
 		{"wildcard LB", q("a.b.wlb.diff.test.", dns.TypeA, 1232, false), 0, "198.51.100.1", 30, -1},
 		{"MX LB", q("mx.diff.test.", dns.TypeMX, 0, false), 0, "10 mx1.example.net. 10 mx2.example.net.", 30, -1},
 		{"SRV LB", q("_x._tcp.diff.test.", dns.TypeSRV, 0, false), 0, "0 50 5060 sip.diff.test.", 30, -1},
+		{"ANY at an address LB", q("lb.diff.test.", dns.TypeANY, 0, false), 0, "192.0.2.101 192.0.2.102", 45, -1},
+		{"ANY at an MX LB", q("mx.diff.test.", dns.TypeANY, 0, false), 0, "10 mx1.example.net. 10 mx2.example.net.", 30, -1},
+		{"ANY at an SRV LB", q("_x._tcp.diff.test.", dns.TypeANY, 0, false), 0, "0 50 5060 sip.diff.test.", 30, -1},
 		{"static answer with ECS: scope 0", q("mail.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)), 0, "192.0.2.25", 300, 0},
 	}
 	for _, c := range cases {
