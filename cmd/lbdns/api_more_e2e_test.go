@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -597,4 +598,40 @@ func TestServeRefusesStoredObjectsThatNoLongerFit(t *testing.T) {
 			t.Errorf("the refusal does not name %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestAPIZonesFollowReload: a zone added by SIGHUP is listed by the zones API and takes load
+// balancers; removing it again while an API load balancer lives in it is refused.
+func TestAPIZonesFollowReload(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	pid := createPool(t, w, "p", "192.0.2.5")
+	wantError(t, "LB in a zone not served yet", w.do(t, "POST", "/zones/"+api.ZoneID("new.test")+"/load_balancers",
+		map[string]any{"name": "lb.new.test", "default_pools": []string{pid}}), http.StatusNotFound)
+	writeFiles(t, dir, map[string]string{
+		"new.test.zone": strings.ReplaceAll(coreZone, "example.test.", "new.test."),
+		"lbdns.yaml":    strings.Replace(apiConfig(""), "zones:\n", "zones:\n  - name: new.test\n    file: new.test.zone\n", 1),
+	})
+	n := s.logCount()
+	s.signal(syscall.SIGHUP)
+	s.waitLog("reloaded", n, 5*time.Second)
+	var zones []struct{ ID, Name string }
+	e := w.ok(t, "GET", "/zones?name=new.test", nil)
+	checkEnvelope(t, "zones", e, true)
+	e.into(t, &zones)
+	if len(zones) != 1 || zones[0].ID != api.ZoneID("new.test") {
+		t.Fatalf("zones?name=new.test after the reload: %s", e.Result)
+	}
+	w.ok(t, "POST", "/zones/"+zones[0].ID+"/load_balancers", map[string]any{"name": "lb.new.test", "default_pools": []string{pid}})
+	waitAnswer(t, s.DNS, "lb.new.test", []string{"192.0.2.5"}, time.Second)
+
+	writeFiles(t, dir, map[string]string{"lbdns.yaml": apiConfig("")})
+	n = s.logCount()
+	s.signal(syscall.SIGHUP)
+	m, _ := s.waitLog("reload failed; keeping the running configuration", n, 5*time.Second)
+	if !strings.Contains(fmt.Sprint(m), "lb.new.test") {
+		t.Errorf("the refused reload does not name the load balancer: %v", m)
+	}
+	waitAnswer(t, s.DNS, "lb.new.test", []string{"192.0.2.5"}, time.Second)
 }
