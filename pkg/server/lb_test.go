@@ -91,6 +91,7 @@ func TestLoadBalancedAnswers(t *testing.T) {
 		{"equal weights: v6", q("LB.diff.test.", dns.TypeAAAA, 0, false), 0, "2001:db8::101", 45, -1},
 		{"other types from the zone: NODATA", q("lb.diff.test.", dns.TypeTXT, 0, false), 0, "", 0, -1},
 		{"rule on ECS address", q("lb.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)), 0, "198.51.100.1", 45, 24},
+		{"IPv4-mapped ECS: rule on the IPv4 address, scope in IPv6 terms", q("lb.diff.test.", dns.TypeA, 1232, false, withECS("::ffff:10.1.2.0/120", nil)), 0, "198.51.100.1", 45, 120},
 		{"ECS outside the rule", q("lb.diff.test.", dns.TypeA, 1232, false, withECS("192.0.2.0/24", nil)), 0, "192.0.2.101 192.0.2.102", 45, 24},
 		{"exact LB beats zone A", q("www.diff.test.", dns.TypeA, 0, false), 0, "198.51.100.1", 30, -1},
 		{"zone TXT beside an LB", q("www.diff.test.", dns.TypeTXT, 0, false), 0, "\"hello world\"", 60, -1},

@@ -47,8 +47,9 @@ type query struct {
 	hasECS    bool
 	ecsFamily uint16
 	ecsSource uint8
-	ecsAddr   [16]byte // address bytes as sent (ceil(source/8) of them significant)
-	ecsPrefix netip.Prefix
+	ecsAddr   [16]byte     // address bytes as sent (ceil(source/8) of them significant)
+	ecsPrefix netip.Prefix // what steering sees (IPv4 for an IPv4-mapped IPv6 prefix)
+	ecsMapped bool         // family 2 with an IPv4-mapped address and source ≥ 96
 
 	rcode int // non-zero: reply with this rcode without looking anything up (FORMERR, BADVERS, NOTIMP)
 }
@@ -191,6 +192,12 @@ func parseECS(b []byte, q *query) bool {
 		ip = netip.AddrFrom16(q.ecsAddr)
 	}
 	q.ecsPrefix = netip.PrefixFrom(ip, int(source))
+	if family == 2 && source >= 96 && ip.Is4In6() {
+		// An IPv4-mapped prefix: steering (GeoIP, rules, client keys) works on the IPv4
+		// address; its scope is converted back to the query's family in appendOPT.
+		q.ecsMapped = true
+		q.ecsPrefix = netip.PrefixFrom(ip.Unmap(), int(source)-96)
+	}
 	return true
 }
 
@@ -295,6 +302,9 @@ func appendOPT(b []byte, q *query, rcode int, scope int) []byte {
 		byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl), byte(rdlen>>8), byte(rdlen))
 	if q.hasECS {
 		n := (int(q.ecsSource) + 7) / 8
+		if q.ecsMapped && scope > 0 {
+			scope += 96
+		}
 		if limit := familyBits(q.ecsFamily); scope > limit {
 			scope = limit
 		}
