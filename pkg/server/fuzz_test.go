@@ -15,6 +15,8 @@ func FuzzHandle(f *testing.F) {
 		q("WwW.diff.test.", dns.TypeANY, 0, false),
 		q("big.diff.test.", dns.TypeTXT, 512, true),
 		q("x.wild.diff.test.", dns.TypeA, 1232, false, withECS("192.0.2.0/24", nil)),
+		q("lb.diff.test.", dns.TypeA, 1232, false, withECS("10.0.0.0/8", nil)),
+		q("cn.diff.test.", dns.TypeANY, 0, false),
 		q("nope.diff.test.", dns.TypeA, 1232, false, withECS("2001:db8::/48", nil)),
 		ecsRaw(1, 20, 0, []byte{10, 1, 0x11}),
 		q("diff.test.", dns.TypeSOA, 0, false, func(m *dns.Msg) { m.Opcode = dns.OpcodeNotify }),
@@ -25,7 +27,7 @@ func FuzzHandle(f *testing.F) {
 	} {
 		f.Add(s, false)
 	}
-	v := &zoneView{zones: testZones(f)}
+	v := newZoneView(lbSnapshot(f)) // the test zone with load balancers (lb_test.go)
 	f.Fuzz(func(t *testing.T, in []byte, tcp bool) {
 		w := newTestWorker(t, v)
 		c := benchClient
