@@ -218,6 +218,25 @@ func diffCases() []diffCase {
 	add("non-ascii/A", q(`\195\169T\195\169.wild.diff.test.`, dns.TypeA, 0, false))
 	long := strings.Repeat("abcdefghi.", 24) + "diff.test."
 	add("long/A", q(long, dns.TypeA, 1232, false))
+	// EDNS options other than ECS are ignored: a client cookie, padding, an unknown option.
+	add("www/A/cookie", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) {
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708"})
+	}))
+	add("www/A/padding+unknown", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) {
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_PADDING{Padding: make([]byte, 20)},
+			&dns.EDNS0_LOCAL{Code: 65001, Data: []byte{1, 2, 3}})
+	}))
+	// Malformed EDNS: two OPT records; an OPT not owned by the root; a truncated option.
+	add("edns/two-opt", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) {
+		o := new(dns.OPT)
+		o.Hdr.Name, o.Hdr.Rrtype = ".", dns.TypeOPT
+		o.SetUDPSize(1232)
+		m.Extra = append(m.Extra, o)
+	}))
+	add("edns/opt-owner", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) { m.IsEdns0().Hdr.Name = "diff.test." }))
+	badopt := q("www.diff.test.", dns.TypeA, 1232, false)
+	badopt[len(badopt)-1] = 3 // RDLENGTH 3 with 3 bytes of a 4-byte option header
+	add("edns/short-option", append(badopt, 0, 8, 0))
 	// Meta and obsolete query types.
 	for _, qt := range []uint16{0, dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeMAILA, dns.TypeMAILB, dns.TypeRRSIG, dns.TypeNSEC, 65535} {
 		add(fmt.Sprintf("www/qtype%d", qt), q("www.diff.test.", qt, 1232, false))

@@ -121,7 +121,7 @@ func TestReplies(t *testing.T) {
 		{"ECS v4 cached echoed", q("www.diff.test.", dns.TypeA, 1232, false, withECS("198.51.100.0/24", nil)), false, []check{rcode(0), answers(2), ecs("198.51.100.0/24", 0)}},
 		{"ECS v6 echoed", q("nope.diff.test.", dns.TypeA, 1232, false, withECS("2001:db8:1200::/40", nil)), false, []check{rcode(3), ecs("2001:db8:1200::/40", 0)}},
 		{"ECS /0", q("www.diff.test.", dns.TypeA, 1232, false, withECS("0.0.0.0/0", nil)), true, []check{rcode(0), ecs("0.0.0.0/0", 0)}},
-		{"FORMERR has no ECS", ecsRaw(3, 24, 0, []byte{192, 0, 2}), false, []check{rcode(dns.RcodeFormatError), noECS, opt(true)}},
+		{"malformed ECS: FORMERR without OPT (as Knot for any malformed OPT)", ecsRaw(3, 24, 0, []byte{192, 0, 2}), false, []check{rcode(dns.RcodeFormatError), noECS, opt(false)}},
 		{"ECS on REFUSED", q("example.com.", dns.TypeA, 1232, false, withECS("192.0.2.0/24", nil)), false, []check{rcode(dns.RcodeRefused), ecs("192.0.2.0/24", 0)}},
 	}
 	for _, c := range cases {

@@ -106,7 +106,6 @@ func parseQuery(msg []byte, q *query) bool {
 			q.rcode = dns.RcodeFormatError
 			return true
 		}
-		owner := off
 		off += n
 		typ := binary.BigEndian.Uint16(msg[off:])
 		class := binary.BigEndian.Uint16(msg[off+2:])
@@ -118,8 +117,11 @@ func parseQuery(msg []byte, q *query) bool {
 			return true
 		}
 		if typ == dns.TypeOPT {
-			// RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
-			if i < ancount+nscount || q.edns || msg[owner] != 0 {
+			// RFC 6891 §6.1.1: one OPT, in the additional section. Like Knot, an OPT owned by
+			// another name than the root is accepted, and a malformed OPT gets FORMERR without
+			// an OPT in the reply (the client's EDNS cannot be trusted).
+			if i < ancount+nscount || q.edns {
+				q.edns, q.hasECS = false, false
 				q.rcode = dns.RcodeFormatError
 				return true
 			}
@@ -128,6 +130,7 @@ func parseQuery(msg []byte, q *query) bool {
 			q.version = uint8(ttl >> 16)
 			q.do = ttl&flagDO != 0
 			if !parseOptions(msg[off:off+rdlen], q) {
+				q.edns, q.hasECS = false, false
 				q.rcode = dns.RcodeFormatError
 				return true
 			}
