@@ -6,6 +6,7 @@ package main
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -142,4 +143,38 @@ func TestAPITokenRotationOnReload(t *testing.T) {
 	s.waitLog("reloaded", n, 5*time.Second)
 	wantError(t, "revoked token", newRaw(s.base, e2eWriteToken).do(t, "GET", acct+"/pools", nil), http.StatusUnauthorized)
 	newRaw(s.base, "rotated-write-token").ok(t, "GET", acct+"/pools", nil)
+}
+
+// TestAPIServerUnderRaceDetector (opt-in, LBDNS_E2E_RACE=1, about 30 s): lbdns built with
+// -race runs the concurrent API tests (writers against DNS queries, health changes, reloads,
+// kill -9 rounds); any data race it reports fails the test.
+func TestAPIServerUnderRaceDetector(t *testing.T) {
+	if os.Getenv("LBDNS_E2E_RACE") != "1" {
+		t.Skip("opt-in: LBDNS_E2E_RACE=1")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "lbdns-race")
+	if out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -race: %v\n%s", err, out)
+	}
+	old := binPath
+	binPath = bin
+	defer func() { binPath = old }()
+	t.Setenv("GORACE", "log_path="+filepath.Join(dir, "race"))
+	t.Setenv("LBDNS_CRASH_ROUNDS", "20")
+	for _, sub := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"concurrent", TestAPIConcurrentWritesAtomicDNS}, {"lifecycle", TestAPICloudflareGoLifecycle},
+		{"health", TestAPIHealthFailover}, {"keephealth", TestAPIWritesKeepHealth}, {"reload", TestAPIObjectsAcrossReload},
+		{"zones", TestAPIZonesFollowReload}, {"preview", TestAPIPreview}, {"crash", TestCrashSafetyKill9},
+	} {
+		t.Run(sub.name, sub.f)
+	}
+	reports, _ := filepath.Glob(filepath.Join(dir, "race.*"))
+	for _, r := range reports {
+		b, _ := os.ReadFile(r)
+		t.Errorf("data race in lbdns (%s):\n%s", r, b)
+	}
 }
