@@ -381,6 +381,15 @@ func TestAPIAuthValidationAndFileObjects(t *testing.T) {
 	_, err := cfClient(t, s, "not-a-token").ListLoadBalancerPools(ctx, acc, cloudflare.ListLoadBalancerPoolParams{})
 	wantCFError(t, "cloudflare-go bad token", err, http.StatusUnauthorized)
 
+	// cloudflare-go's legacy key + email authentication is not a bearer token: 401.
+	legacy, err := cloudflare.New("0123456789abcdef0123456789abcdef01234", "ops@example.test",
+		cloudflare.BaseURL(s.base), cloudflare.UsingRetryPolicy(0, 0, 0), cloudflare.UsingRateLimit(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = legacy.ListLoadBalancerMonitors(ctx, acc, cloudflare.ListLoadBalancerMonitorParams{})
+	wantCFError(t, "X-Auth-Key/X-Auth-Email", err, http.StatusUnauthorized)
+
 	// 403: a read token on a write; reads work.
 	rcf := cfClient(t, s, e2eReadToken)
 	_, err = rcf.CreateLoadBalancerPool(ctx, acc, cloudflare.CreateLoadBalancerPoolParams{LoadBalancerPool: cloudflare.LoadBalancerPool{

@@ -635,3 +635,49 @@ func TestAPIZonesFollowReload(t *testing.T) {
 	}
 	waitAnswer(t, s.DNS, "lb.new.test", []string{"192.0.2.5"}, time.Second)
 }
+
+// TestAPIWeightsAndHostnameOrigins: weights patched through the API change the answer from
+// all origins to one origin chosen by weight (ruling 2); a hostname origin in a served zone
+// is answered with a CNAME followed in the same answer (ruling 1).
+func TestAPIWeightsAndHostnameOrigins(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	pid := createPool(t, w, "wp", "192.0.2.61", "192.0.2.62")
+	w.ok(t, "POST", zl, map[string]any{"name": "weights.example.test", "default_pools": []string{pid}})
+	waitAnswer(t, s.DNS, "weights.example.test", []string{"192.0.2.61", "192.0.2.62"}, time.Second)
+	w.ok(t, "PATCH", acct+"/pools/"+pid, map[string]any{"origins": []map[string]any{
+		{"name": "wp0", "address": "192.0.2.61", "weight": 0.2}, {"name": "wp1", "address": "192.0.2.62", "weight": 0.8},
+	}})
+	c := &dns.Client{Timeout: time.Second}
+	counts := map[string]int{}
+	const n = 400
+	for i := 0; i < n; i++ {
+		a, err := lookupA(c, s.DNS, "weights.example.test")
+		if err != nil || len(a.IPs) != 1 {
+			t.Fatalf("query %d after unequal weights: %v (err %v), want exactly one origin", i, a, err)
+		}
+		counts[a.IPs[0]]++
+	}
+	// Binomial(400, 0.2): mean 80, sd 8; 40..120 is five sd either way.
+	if c61 := counts["192.0.2.61"]; c61 < 40 || c61 > 120 {
+		t.Errorf("weight 0.2 origin answered %d of %d times, want about 80", c61, n)
+	}
+	w.ok(t, "PATCH", acct+"/pools/"+pid, map[string]any{"origins": []map[string]any{
+		{"name": "wp0", "address": "192.0.2.61", "weight": 0}, {"name": "wp1", "address": "192.0.2.62", "weight": 0.8},
+	}})
+	waitAnswer(t, s.DNS, "weights.example.test", []string{"192.0.2.62"}, time.Second)
+
+	hp := createPool(t, w, "hosts", "www.example.test")
+	w.ok(t, "POST", zl, map[string]any{"name": "cname.example.test", "default_pools": []string{hp}})
+	r := query(t, "udp", s.DNS, "cname.example.test", dns.TypeA)
+	if len(r.Answer) != 2 {
+		t.Fatalf("hostname origin: %v", r)
+	}
+	cn, ok1 := r.Answer[0].(*dns.CNAME)
+	a, ok2 := r.Answer[1].(*dns.A)
+	if !ok1 || !ok2 || cn.Target != "www.example.test." || a.A.String() != "192.0.2.1" {
+		t.Errorf("hostname origin: want CNAME www.example.test. then its A, got %v", r.Answer)
+	}
+}
