@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,5 +177,55 @@ func TestAPIServerUnderRaceDetector(t *testing.T) {
 	for _, r := range reports {
 		b, _ := os.ReadFile(r)
 		t.Errorf("data race in lbdns (%s):\n%s", r, b)
+	}
+}
+
+// TestAPIWritesDuringGoodReloads: one client writes (the LB's ttl) while 20 successful SIGHUP
+// reloads bump the zone; no write fails, and afterwards the API and DNS hold the last
+// acknowledged value.
+func TestAPIWritesDuringGoodReloads(t *testing.T) {
+	dir, cfg := writeAPIFiles(t, "")
+	s := startAPIServe(t, dir, cfg)
+	w := newRaw(s.base, e2eWriteToken)
+	zl := "/zones/" + api.ZoneID("example.test") + "/load_balancers"
+	pid := createPool(t, w, "p", "198.51.100.5")
+	var lb struct{ ID string }
+	w.ok(t, "POST", zl, map[string]any{"name": "api.example.test", "default_pools": []string{pid}}).into(t, &lb)
+	var stop atomic.Bool
+	var last atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := newRaw(s.base, e2eWriteToken)
+		for n := 0; !stop.Load() && n < 100000; n++ {
+			ttl := 1 + n%86400
+			e, err := c.try("PATCH", zl+"/"+lb.ID, map[string]any{"ttl": ttl})
+			if err != nil || e.Status != http.StatusOK {
+				t.Errorf("write during reloads: %v %v", err, e)
+				return
+			}
+			last.Store(int64(ttl))
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		writeFiles(t, dir, map[string]string{"example.test.zone": strings.Replace(coreZone, "hostmaster 1 ", "hostmaster "+strconv.Itoa(2+i)+" ", 1)})
+		n := s.logCount()
+		s.signal(syscall.SIGHUP)
+		s.waitLog("reloaded", n, 5*time.Second)
+	}
+	stop.Store(true)
+	<-done
+	var got struct{ TTL int }
+	w.ok(t, "GET", zl+"/"+lb.ID, nil).into(t, &got)
+	if int64(got.TTL) != last.Load() {
+		t.Errorf("ttl after the reloads: %d, last acknowledged %d", got.TTL, last.Load())
+	}
+	a, err := lookupA(&dns.Client{Timeout: time.Second}, s.DNS, "api.example.test")
+	if err != nil || len(a.TTLs) != 1 || int64(a.TTLs[0]) != last.Load() {
+		t.Errorf("DNS after the reloads: %v (err %v), want ttl %d", a, err, last.Load())
+	}
+	r := query(t, "udp", s.DNS, "example.test", dns.TypeSOA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.SOA).Serial < 21 {
+		t.Errorf("SOA after 20 reloads: %v", r.Answer)
 	}
 }
