@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -66,7 +67,7 @@ type token struct {
 // Handler is the API's http.Handler.
 type Handler struct {
 	opts     Options
-	tokens   []token
+	tokens   atomic.Pointer[[]token] // replaced whole by SetTokens (SIGHUP)
 	mux      *http.ServeMux
 	previews *previews
 }
@@ -84,17 +85,29 @@ func New(opts Options) (*Handler, error) {
 		opts.PoP = "lbdns"
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), previews: newPreviews()}
-	for i, t := range opts.Tokens {
-		if t.Secret == "" {
-			return nil, fmt.Errorf("api: token %d (%s) is empty", i, t.Name)
-		}
-		if t.Scope != ScopeRead && t.Scope != ScopeWrite {
-			return nil, fmt.Errorf("api: token %s: scope %q is neither read nor write", t.Name, t.Scope)
-		}
-		h.tokens = append(h.tokens, token{name: t.Name, sum: sha256.Sum256([]byte(t.Secret)), write: t.Scope == ScopeWrite})
+	if err := h.SetTokens(opts.Tokens); err != nil {
+		return nil, err
 	}
 	h.routes()
 	return h, nil
+}
+
+// SetTokens replaces the accepted bearer tokens (a reload rotates them). Requests already
+// being authenticated use either the old set or the new one, never a mix. On error the old
+// set stays.
+func (h *Handler) SetTokens(ts []Token) error {
+	out := make([]token, 0, len(ts))
+	for i, t := range ts {
+		if t.Secret == "" {
+			return fmt.Errorf("api: token %d (%s) is empty", i, t.Name)
+		}
+		if t.Scope != ScopeRead && t.Scope != ScopeWrite {
+			return fmt.Errorf("api: token %s: scope %q is neither read nor write", t.Name, t.Scope)
+		}
+		out = append(out, token{name: t.Name, sum: sha256.Sum256([]byte(t.Secret)), write: t.Scope == ScopeWrite})
+	}
+	h.tokens.Store(&out)
+	return nil
 }
 
 // ServeHTTP authenticates the request, routes it and logs one line about it.
@@ -140,9 +153,10 @@ func (h *Handler) authenticate(r *http.Request) (string, int) {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(secret)))
 	var found *token
-	for i := range h.tokens { // every token is compared, in constant time each
-		if subtle.ConstantTimeCompare(sum[:], h.tokens[i].sum[:]) == 1 {
-			found = &h.tokens[i]
+	tokens := *h.tokens.Load()
+	for i := range tokens { // every token is compared, in constant time each
+		if subtle.ConstantTimeCompare(sum[:], tokens[i].sum[:]) == 1 {
+			found = &tokens[i]
 		}
 	}
 	if found == nil {

@@ -724,4 +724,3 @@ func TestPublishFailureRollsBack(t *testing.T) {
 	}
 	st.Close()
 }
-

@@ -223,6 +223,12 @@ func (b *MemoryBackend) Validate() model.Problems {
 // Reload replaces the config-file objects and the zones (SIGHUP). The combined catalog must
 // validate; then it is published and becomes the state. On error nothing changes.
 func (b *MemoryBackend) Reload(file model.Catalog, zones []Zone) error {
+	return b.ReloadWith(file, zones, b.cfg.Publish)
+}
+
+// ReloadWith is Reload publishing through publish instead of the configured hook (a reload
+// publishes with its new zones and config, which become current only if that succeeds).
+func (b *MemoryBackend) ReloadWith(file model.Catalog, zones []Zone, publish func(model.Catalog) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	stored, err := b.cfg.Store.Load()
@@ -240,7 +246,7 @@ func (b *MemoryBackend) Reload(file model.Catalog, zones []Zone) error {
 	if err := st.Catalog.Validate(names).Err(); err != nil {
 		return fmt.Errorf("the config file and the objects created through the API do not fit together: %w", err)
 	}
-	if err := b.cfg.Publish(st.Catalog); err != nil {
+	if err := publish(st.Catalog); err != nil {
 		return err
 	}
 	zs := slices.Clone(zones)

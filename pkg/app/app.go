@@ -13,12 +13,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -65,8 +67,14 @@ type App struct {
 	store   *store.Store
 	backend *api.MemoryBackend
 	prober  *health.Prober
-	xfr     *xfr.Manager
+	apiH    atomic.Pointer[api.Handler] // nil until Run starts the API listener
 	dns     *server.Server
+
+	// The transfer manager is replaced by a reload that changes a zone's transfer settings.
+	xfr      atomic.Pointer[xfr.Manager]
+	xfrMu    sync.Mutex // guards the running manager's stop below
+	xfrStop  func()     // stops the running manager and waits for it; nil before Run
+	reloadMu sync.Mutex // one reload at a time
 
 	ready    atomic.Bool
 	reloads  *prometheus.CounterVec
@@ -215,18 +223,12 @@ func New(path string, o Options) (*App, error) {
 			a.second[zoneKey(zc.Name)] = zone.Unavailable(zc.Name)
 		}
 	}
-	xm, err := xfr.New(xfr.Options{
-		Log:         a.log.With().Str("component", "xfr").Logger(),
-		Registerer:  a.reg,
-		DataDir:     a.cfg.DataDir,
-		Zones:       a.cfg.Zones,
-		OnSecondary: a.onSecondary,
-	})
+	xm, err := a.newXfr(a.cfg)
 	if err != nil {
 		l.close()
 		return nil, err
 	}
-	a.xfr = xm
+	a.xfr.Store(xm)
 	if a.cfg.DataDir != "" {
 		st, err := store.Open(a.cfg.DataDir)
 		if err != nil {
@@ -273,6 +275,66 @@ func New(path string, o Options) (*App, error) {
 	return a, nil
 }
 
+// newXfr builds a transfer manager for cfg's zones. Only the manager being served hands its
+// secondary zones to the snapshot: one replaced by a reload is ignored while it stops.
+func (a *App) newXfr(cfg *config.Config) (*xfr.Manager, error) {
+	var m *xfr.Manager
+	m, err := xfr.New(xfr.Options{
+		Log:        a.log.With().Str("component", "xfr").Logger(),
+		Registerer: a.reg,
+		DataDir:    cfg.DataDir,
+		Zones:      cfg.Zones,
+		OnSecondary: func(origin string, z *zone.Zone) {
+			if a.xfr.Load() == m {
+				a.onSecondary(origin, z)
+			}
+		},
+	})
+	return m, err
+}
+
+// startXfr runs the current transfer manager until stopXfr.
+func (a *App) startXfr() {
+	a.xfrMu.Lock()
+	defer a.xfrMu.Unlock()
+	a.startXfrLocked()
+}
+
+func (a *App) startXfrLocked() {
+	m := a.xfr.Load()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	a.xfrStop = func() { cancel(); <-done }
+}
+
+func (a *App) stopXfr() {
+	a.xfrMu.Lock()
+	defer a.xfrMu.Unlock()
+	if a.xfrStop != nil {
+		a.xfrStop()
+		a.xfrStop = nil
+	}
+}
+
+// swapXfr serves m instead of the current manager: the old one is stopped (its late
+// secondary-zone deliveries are ignored) and m runs in its place if transfers were running.
+func (a *App) swapXfr(m *xfr.Manager) {
+	a.xfrMu.Lock()
+	a.xfr.Store(m)
+	if a.xfrStop != nil {
+		a.xfrStop()
+		a.startXfrLocked()
+	}
+	a.xfrMu.Unlock()
+	a.publishOutgoing(a.snap.Load())
+}
+
+// handleXfr is the DNS server's hook for NOTIFY and transfers: the current manager's.
+func (a *App) handleXfr(w dns.ResponseWriter, req *dns.Msg) bool {
+	return a.xfr.Load().Handle(w, req)
+}
+
 func notifications(cfg *config.Config) []health.Notification {
 	out := make([]health.Notification, 0, len(cfg.Notifications))
 	for _, n := range cfg.Notifications {
@@ -285,18 +347,35 @@ func notifications(cfg *config.Config) []health.Notification {
 // it validates it against the zones, builds a snapshot, swaps it in and hands the new
 // objects to the prober. It is the API backend's publish hook, so an API write returns only
 // after DNS answers follow it (ruling 30).
-func (a *App) publish(cat model.Catalog) error {
+func (a *App) publish(cat model.Catalog) error { return a.publishWith(cat, nil) }
+
+// publishWith is publish with new inputs from a reload (nil: the current ones). The inputs
+// become current only with the snapshot built from them, so a refused reload leaves nothing
+// of itself behind, even when API writes are published while it is pending.
+func (a *App) publishWith(cat model.Catalog, next *loaded) error {
 	a.pubMu.Lock()
 	defer a.pubMu.Unlock()
 	a.mu.Lock()
-	if ps := cat.Validate(a.cfg.ZoneNames()); ps.HasErrors() {
+	in := &loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}
+	if next != nil {
+		in = next
+	}
+	if ps := cat.Validate(in.cfg.ZoneNames()); ps.HasErrors() {
 		a.mu.Unlock()
 		return ps.Err()
 	}
-	s, err := a.buildLocked(&cat)
+	s, err := a.buildLocked(in, &cat)
 	if err != nil {
 		a.mu.Unlock()
+		if next == nil {
+			// An API write the zones cannot hold (a load balancer at or below a delegation
+			// or a DNAME): invalid input, not a server fault.
+			return &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalid, Msgs: []string{"name: " + err.Error()}}
+		}
 		return err
+	}
+	if next != nil {
+		a.cfg, a.zones, a.geo, a.regions = next.cfg, next.zones, next.geo, next.regions
 	}
 	a.catalog = &cat
 	a.snap.Store(s)
@@ -307,21 +386,23 @@ func (a *App) publish(cat model.Catalog) error {
 	return nil
 }
 
-// buildLocked compiles the current inputs with catalog cat into a snapshot. a.mu is held.
-func (a *App) buildLocked(cat *model.Catalog) (*snapshot.Snapshot, error) {
-	var regions func(string, string) string
-	if a.regions != nil {
-		regions = a.regions.Of
-	}
-	zones := slices.Clone(a.zones)
-	for _, zc := range a.cfg.Zones {
-		if z := a.second[zoneKey(zc.Name)]; z != nil && len(zc.Primaries) > 0 {
-			zones = append(zones, z)
+// buildLocked compiles inputs in, the secondary zones and the health view with catalog cat
+// into a snapshot. a.mu is held.
+func (a *App) buildLocked(in *loaded, cat *model.Catalog) (*snapshot.Snapshot, error) {
+	zones := slices.Clone(in.zones)
+	for _, zc := range in.cfg.Zones {
+		if zc.File != "" || len(zc.Primaries) == 0 {
+			continue
 		}
+		z := a.second[zoneKey(zc.Name)]
+		if z == nil { // a secondary zone a reload added: SERVFAIL until its first transfer
+			z = zone.Unavailable(zc.Name)
+		}
+		zones = append(zones, z)
 	}
 	return snapshot.Build(snapshot.Input{
-		Zones: zones, Catalog: cat, Health: a.view, Geo: a.geo,
-		PoP: a.cfg.Server.PoP, Regions: regions,
+		Zones: zones, Catalog: cat, Health: a.view, Geo: in.geo,
+		PoP: in.cfg.Server.PoP, Regions: in.regionsFunc(),
 	})
 }
 
@@ -341,7 +422,7 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 		a.mu.Unlock()
 		return // the first publish picks it up
 	}
-	s, err := a.buildLocked(a.catalog)
+	s, err := a.buildLocked(&loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}, a.catalog)
 	if err == nil {
 		s.Health, s.View = snapshot.NewDenseHealth(s.Steer, a.view), a.view
 		a.snap.Store(s)
@@ -358,7 +439,8 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 // for: zone data with each load balancer's client-independent answer (rulings 21, 38). The
 // manager bumps the serial and sends NOTIFY when that data changed (ruling 39).
 func (a *App) publishOutgoing(s *snapshot.Snapshot) {
-	if a.xfr == nil || s == nil {
+	m := a.xfr.Load()
+	if m == nil || s == nil {
 		return
 	}
 	a.mu.Lock()
@@ -373,7 +455,7 @@ func (a *App) publishOutgoing(s *snapshot.Snapshot) {
 		if !slices.Contains(files, zoneKey(z.Origin())) || !z.Available() {
 			continue
 		}
-		a.xfr.Publish(z.Origin(), xfr.Outgoing(z, s.Steer, s.Health))
+		m.Publish(z.Origin(), xfr.Outgoing(z, s.Steer, s.Health))
 	}
 }
 
@@ -415,39 +497,49 @@ func (a *App) Reload() {
 }
 
 func (a *App) reload() error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
 	l, pe := load(a.path)
 	if l == nil {
 		return pe
 	}
-	// The new inputs are swapped in under a.mu, then published like an API write (the
-	// backend validates the file's objects together with the stored ones); on failure the old
-	// inputs come back.
+	// A change to any zone's transfer settings (or to the set of zones) gets a new transfer
+	// manager, started once the new snapshot is served. Otherwise the running one carries on
+	// with its timers, journals and transferred data.
 	a.mu.Lock()
-	old := struct {
-		cfg     *config.Config
-		zones   []*zone.Zone
-		geo     *geo.DB
-		regions *region.Table
-	}{a.cfg, a.zones, a.geo, a.regions}
-	a.cfg, a.zones, a.geo, a.regions = l.cfg, l.zones, l.geo, l.regions
+	oldZones := a.cfg.Zones
 	a.mu.Unlock()
-	restore := func() {
-		a.mu.Lock()
-		a.cfg, a.zones, a.geo, a.regions = old.cfg, old.zones, old.geo, old.regions
-		a.mu.Unlock()
-		l.close()
+	var nx *xfr.Manager
+	if !reflect.DeepEqual(oldZones, l.cfg.Zones) {
+		var err error
+		if nx, err = a.newXfr(l.cfg); err != nil {
+			l.close()
+			return err
+		}
 	}
+	// The new inputs are published like an API write (the backend validates the file's
+	// objects together with the stored ones, holding its lock so no API write comes between);
+	// they become current only with the snapshot built from them.
+	publish := func(cat model.Catalog) error { return a.publishWith(cat, l) }
 	var err error
 	if a.backend != nil {
-		err = a.backend.Reload(*l.cfg.Catalog(), api.ZonesFromNames(l.cfg.ZoneNames()...))
+		err = a.backend.ReloadWith(*l.cfg.Catalog(), api.ZonesFromNames(l.cfg.ZoneNames()...), publish)
 	} else {
-		err = a.publish(*l.cfg.Catalog())
+		err = publish(*l.cfg.Catalog())
 	}
 	if err != nil {
-		restore()
+		l.close()
 		return err
 	}
-	a.zonesGau.Set(float64(len(l.zones)))
+	if nx != nil {
+		a.swapXfr(nx)
+	}
+	if h := a.apiH.Load(); h != nil && l.cfg.API != nil {
+		if err := h.SetTokens(apiTokens(l.cfg)); err != nil {
+			a.log.Error().Err(err).Msg("api tokens not replaced; the previous ones stay")
+		}
+	}
+	a.zonesGau.Set(float64(len(l.cfg.Zones)))
 	// The old GeoIP database may still be read by queries holding the previous snapshot; it
 	// is memory-mapped read-only, so it is left to the garbage collector rather than closed.
 	return nil
@@ -483,10 +575,8 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer close(proberDone); a.prober.Run(pctx) }()
 	defer func() { stopProber(); <-proberDone }()
 
-	xctx, stopXfr := context.WithCancel(context.Background())
-	xfrDone := make(chan struct{})
-	go func() { defer close(xfrDone); a.xfr.Run(xctx) }()
-	defer func() { stopXfr(); <-xfrDone }()
+	a.startXfr()
+	defer a.stopXfr()
 
 	select {
 	case <-a.prober.Ready():
@@ -501,7 +591,7 @@ func (a *App) Run(ctx context.Context) error {
 		Log:        a.log.With().Str("component", "dns").Logger(),
 		Registerer: a.reg,
 		UDPSockets: a.cfg.Server.UDPSockets,
-		Xfr:        a.xfr.Handle,
+		Xfr:        a.handleXfr,
 	})
 	if err != nil {
 		return err
@@ -526,6 +616,7 @@ func (a *App) Run(ctx context.Context) error {
 			_ = dns.Shutdown(context.Background())
 			return err
 		}
+		a.apiH.Store(h)
 		s, err := a.serveHTTP(a.cfg.API.Listen, h, "api")
 		if err != nil {
 			_ = dns.Shutdown(context.Background())
@@ -580,8 +671,8 @@ func (a *App) metricsHandler() http.Handler {
 			notReady = append(notReady, "not ready: first health round in progress (or draining)")
 		}
 		var states []xfr.ZoneStatus
-		if a.xfr != nil {
-			states = a.xfr.Status()
+		if m := a.xfr.Load(); m != nil {
+			states = m.Status()
 		}
 		for _, st := range states {
 			if !st.Ready() {
