@@ -19,7 +19,7 @@ import (
 	"github.com/lbdns/lbdns/pkg/zone"
 )
 
-// The example configurations of docs/BESIDE.md (docs/examples) are checked here: they load,
+// The example configurations of README "Running beside your existing DNS" (docs/examples) are checked here: they load,
 // and the peer configurations work with lbdns's transfers (ports and paths moved to the test's
 // own).
 const examples = "../../docs/examples"
