@@ -183,16 +183,10 @@ func hcAnswer(t *testing.T, addr string) string {
 	return lbRdata(r.Answer)
 }
 
-// hcPartialNote explains why a first answer may hold only one of the primary's two origins.
-// It is a product race, reported: pkg/health's publisher publishes a View, then checks that
-// every target has been probed and closes Ready; a result recorded between the two is not in
-// the View the app installs when Ready closes, so DNS starts, for up to the 20 ms coalescing
-// delay, with that origin still unknown (down) or at its restored state. Ruling 8 says the
-// first round is in the View when DNS starts. With a single-origin primary the same race
-// would answer from the fallback; the tests accept a partial primary and log it.
-const hcPartialNote = "pkg/health publisher race: Ready closed before the last first-round result was published"
-
-// hcIsPrimary reports whether a is a non-empty subset of the primary pool's answer.
+// hcIsPrimary reports whether a is a non-empty subset of the primary pool's answer (while
+// health changes, one of the primary's origins may already be back and the other not yet). A
+// first answer must be the whole primary: pkg/health closes Ready only once the View it
+// publishes holds every first-round result (ruling 8).
 func hcIsPrimary(a string) bool {
 	return a == hcPrimary || a == "A 127.0.0.31" || a == "A 127.0.0.32"
 }
@@ -447,14 +441,12 @@ func TestHealthColdStart(t *testing.T) {
 	}()
 
 	first, dnsAddr, firstAt := hcFirstAnswer(t, p, start)
-	if got := lbRdata(first.Answer); first.Rcode != dns.RcodeSuccess || !hcIsPrimary(got) {
+	if got := lbRdata(first.Answer); first.Rcode != dns.RcodeSuccess || got != hcPrimary {
 		t.Errorf("first answer (at %s): %s %s, want the primary's %s", firstAt, dns.RcodeToString[first.Rcode], got, hcPrimary)
-	} else if got != hcPrimary {
-		t.Logf("first answer %s: only part of the primary (%s); see hcPartialNote", got, hcPartialNote)
 	}
 	// Queries right after must agree.
 	for i := 0; i < 20; i++ {
-		if a := hcAnswer(t, dnsAddr); !hcIsPrimary(a) {
+		if a := hcAnswer(t, dnsAddr); a != hcPrimary {
 			t.Errorf("query %d after the first: %s", i, a)
 		}
 	}
@@ -605,10 +597,8 @@ func TestHealthStatePersists(t *testing.T) {
 	start := time.Now()
 	p3 := e2eStartServeNoWait(t, cfg)
 	first, _, at := hcFirstAnswer(t, p3, start)
-	if got := lbRdata(first.Answer); !hcIsPrimary(got) {
+	if got := lbRdata(first.Answer); got != hcPrimary {
 		t.Errorf("third start, first answer (at %s): %s, want the primary's %s (restored as down, healthy now)", at, got, hcPrimary)
-	} else if got != hcPrimary {
-		t.Logf("third start, first answer %s: only part of the primary; see hcPartialNote", got)
 	}
 	p3.stop()
 }

@@ -475,20 +475,21 @@ func (p *Prober) publisher(ctx context.Context, readyAfter time.Duration) {
 		case <-p.pubKick:
 			time.Sleep(coalesce)
 		}
-		p.publish()
-		p.mu.Lock()
-		all := true
-		for _, t := range p.targets {
-			if !t.probed {
-				all = false
-				break
-			}
-		}
-		p.mu.Unlock()
-		if all {
-			p.readyClose("first round done")
+		p.publish() // closes Ready once the View holds the whole first round
+	}
+}
+
+// firstRoundLocked reports whether Run started and every target has a result since.
+func (p *Prober) firstRoundLocked() bool {
+	if !p.running {
+		return false
+	}
+	for _, t := range p.targets {
+		if !t.probed {
+			return false
 		}
 	}
+	return true
 }
 
 func (p *Prober) readyClose(why string) bool {
@@ -502,13 +503,22 @@ func (p *Prober) readyClose(why string) bool {
 }
 
 // publish builds a View when something changed, stores it, and then logs, counts and
-// notifies the events and calls the OnChange callbacks.
+// notifies the events and calls the OnChange callbacks. Once Run started, it also closes
+// Ready when the first round is done (ruling 8): that is decided in the critical section that
+// builds the View, and Ready is closed only after the View is stored, so whoever sees Ready
+// closed reads a View with every first-round result. Deciding it after the View is built lets
+// a result recorded in between close Ready while the View still shows that origin unknown.
 func (p *Prober) publish() {
 	p.pubMu.Lock() // one publication at a time: callbacks see Views in order, never concurrently
 	defer p.pubMu.Unlock()
 	p.mu.Lock()
+	ready := !p.isReady() && p.firstRoundLocked()
 	if !p.dirty {
+		// The stored View already shows the current state.
 		p.mu.Unlock()
+		if ready {
+			p.readyClose("first round done")
+		}
 		return
 	}
 	v := p.buildLocked()
@@ -528,6 +538,9 @@ func (p *Prober) publish() {
 	}
 	for _, f := range cbs {
 		f(v)
+	}
+	if ready {
+		p.readyClose("first round done")
 	}
 	if stateChanged {
 		kick(p.saveKick)
