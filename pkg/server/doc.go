@@ -33,7 +33,12 @@
 //   - ANY gets one RRset (pkg/zone, RFC 8482); at a load-balanced name the LB's own type.
 //   - TCP (RFC 7766): several queries per connection, answered in order; idle connections
 //     close after Options.TCPIdleTimeout.
+//   - TSIG (RFC 8945) is not verified by the server: NOTIFY, AXFR/IXFR and queries signed with
+//     TSIG (the last additional record; BIND signs its SOA refresh queries) are handed to the
+//     XfrFunc with the request bytes exactly as received (RawRequest), and it signs its replies.
+//     A signed query the XfrFunc declines (or with no XfrFunc) is answered as if unsigned, with
+//     no TSIG record. Unsigned queries keep the fast path.
 //
-// It imports snapshot, zone and steer; NOTIFY and zone transfers are handed to an XfrFunc
-// (pkg/xfr).
+// It imports snapshot, zone and steer; NOTIFY, zone transfers and signed queries are handed to
+// an XfrFunc (pkg/xfr).
 package server

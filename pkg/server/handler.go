@@ -60,6 +60,13 @@ func (w *worker) handle(in []byte, c client, out []byte) ([]byte, bool) {
 	if q.opcode == dns.OpcodeNotify || q.qtype == dns.TypeAXFR || q.qtype == dns.TypeIXFR {
 		return w.xfr(in, out)
 	}
+	if q.tsig {
+		// Signed queries (a secondary's SOA check) are answered signed by the XfrFunc; those it
+		// declines are answered below, unsigned.
+		if reply, sent, handled := w.signed(in, out); handled {
+			return reply, sent
+		}
+	}
 	switch q.qclass {
 	case dns.ClassINET, dns.ClassANY:
 		// QCLASS * (RFC 1035 §3.2.5) matches IN, the only class we serve; Knot does the same.

@@ -52,7 +52,8 @@ type Options struct {
 	Now func() time.Time
 	// Seed seeds the per-goroutine random sources of steering decisions (0: random).
 	Seed uint64
-	// Xfr handles NOTIFY and AXFR/IXFR (nil: NOTIMP and REFUSED).
+	// Xfr handles NOTIFY, AXFR/IXFR and TSIG-signed queries (nil: NOTIMP and REFUSED, and
+	// signed queries are answered like unsigned ones). See XfrFunc.
 	Xfr XfrFunc
 }
 

@@ -51,6 +51,8 @@ type query struct {
 	ecsPrefix netip.Prefix // what steering sees (IPv4 for an IPv4-mapped IPv6 prefix)
 	ecsMapped bool         // family 2 with an IPv4-mapped address and source ≥ 96
 
+	tsig bool // the last record of the additional section is a TSIG record (RFC 8945 §5.1)
+
 	rcode int // non-zero: reply with this rcode without looking anything up (FORMERR, BADVERS, NOTIMP)
 }
 
@@ -115,6 +117,9 @@ func parseQuery(msg []byte, q *query) bool {
 		if off+rdlen > len(msg) {
 			q.rcode = dns.RcodeFormatError
 			return true
+		}
+		if typ == dns.TypeTSIG && i == ancount+nscount+arcount-1 && arcount > 0 {
+			q.tsig = true
 		}
 		if typ == dns.TypeOPT {
 			// RFC 6891 §6.1.1: one OPT, in the additional section. Like Knot, an OPT owned by

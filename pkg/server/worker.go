@@ -11,13 +11,20 @@ import (
 	"github.com/lbdns/lbdns/pkg/snapshot"
 )
 
-// XfrFunc handles NOTIFY messages and AXFR/IXFR queries (pkg/xfr plugs in here). It writes its
-// replies through w (over TCP every WriteMsg is one length-framed message, so an AXFR may write
-// many; over UDP only the first is sent) and returns true, or returns false without writing to
-// let the server answer with its default: NOTIMP for NOTIFY, REFUSED for AXFR/IXFR.
+// XfrFunc handles NOTIFY messages, AXFR/IXFR queries and TSIG-signed queries (pkg/xfr plugs in
+// here). It writes its replies through w (over TCP every WriteMsg is one length-framed message,
+// so an AXFR may write many; over UDP only the first is sent) and returns true, or returns false
+// without writing to let the server answer with its default: NOTIMP for NOTIFY, REFUSED for
+// AXFR/IXFR, and for a signed query of another type the server's usual (unsigned) answer.
+//
+// A query is signed when the last record of its additional section is a TSIG record; such
+// queries take the slow path (the message is unpacked for the XfrFunc). Unsigned queries never
+// reach the XfrFunc except NOTIFY and AXFR/IXFR.
 //
 // The server does not verify TSIG: w.TsigStatus reports an error for a signed request, and the
-// handler verifies the signature itself.
+// handler verifies the signature itself from the request as received, which w gives through
+// its RawRequest method (pkg/xfr's RawRequester). Those bytes are the server's receive buffer:
+// valid until the XfrFunc returns, to be copied if kept.
 type XfrFunc func(w dns.ResponseWriter, req *dns.Msg) bool
 
 // worker is the state of one query-serving goroutine (a UDP socket loop, or a TCP exchange):
@@ -66,10 +73,7 @@ func (w *worker) xfr(in, out []byte) ([]byte, bool) {
 	if q.opcode == dns.OpcodeNotify {
 		def = dns.RcodeNotImplemented
 	}
-	var fn XfrFunc
-	if w.srv != nil {
-		fn = w.srv.xfr
-	}
+	fn := w.xfrFunc()
 	if fn == nil {
 		return w.errorReply(in, out, def), true
 	}
@@ -77,24 +81,60 @@ func (w *worker) xfr(in, out []byte) ([]byte, bool) {
 	if err := req.Unpack(in); err != nil {
 		return w.errorReply(in, out, dns.RcodeFormatError), true
 	}
-	rw := &respWriter{w: w, req: req}
+	if reply, sent, handled := w.callXfr(fn, in, req, out); handled {
+		return reply, sent
+	}
+	return w.errorReply(in, out, def), true
+}
+
+// signed offers a TSIG-signed query to the XfrFunc. handled is false when there is none, the
+// message does not unpack or the XfrFunc declines: the caller then answers as usual.
+func (w *worker) signed(in, out []byte) (reply []byte, sent, handled bool) {
+	fn := w.xfrFunc()
+	if fn == nil {
+		return out, false, false
+	}
+	req := new(dns.Msg)
+	if err := req.Unpack(in); err != nil || req.IsTsig() == nil {
+		return out, false, false
+	}
+	return w.callXfr(fn, in, req, out)
+}
+
+func (w *worker) xfrFunc() XfrFunc {
+	if w.srv == nil {
+		return nil
+	}
+	return w.srv.xfr
+}
+
+// callXfr runs fn on req (in: the bytes received). handled reports that fn took the message;
+// then reply and sent are handle's results.
+func (w *worker) callXfr(fn XfrFunc, in []byte, req *dns.Msg, out []byte) (reply []byte, sent, handled bool) {
+	rw := &respWriter{w: w, req: req, raw: in}
 	w.xfrOut, w.xfrSent = out, false
 	if !fn(rw, req) {
-		return w.errorReply(in, out, def), true
+		return out, false, false
 	}
 	w.m.response(dns.RcodeSuccess)
 	if w.c.tcp {
 		// Written directly to the connection.
-		return out, false
+		return out, false, true
 	}
-	return w.xfrOut, w.xfrSent
+	return w.xfrOut, w.xfrSent, true
 }
 
 // respWriter is the dns.ResponseWriter an XfrFunc gets.
 type respWriter struct {
 	w   *worker
 	req *dns.Msg
+	raw []byte // the request as received (the receive buffer: valid during the XfrFunc call)
 }
+
+// RawRequest returns the request exactly as it was received, without the TCP length prefix
+// (pkg/xfr verifies TSIG signatures on these bytes). It is the server's buffer: valid until the
+// XfrFunc returns.
+func (r *respWriter) RawRequest() []byte { return r.raw }
 
 var errTsigUnchecked = errors.New("server: TSIG not verified by the server")
 

@@ -25,8 +25,11 @@
 //     every message too (RFC 8945 allows unsigned ones in between; Knot, BIND and NSD sign every
 //     message).
 //   - A TSIG-signed SOA query gets a signed answer from Handle: BIND signs its SOA refresh
-//     queries when its primary has a key, and rejects unsigned answers. The server hands such
-//     queries to Handle (an unsigned one is answered by the server as any query).
+//     queries when its primary has a key, and rejects unsigned answers. The server hands every
+//     signed query to Handle (an unsigned one is answered by the server as any query); Handle
+//     answers a signed SOA query at a zone's apex, verified like a transfer request (a wrong
+//     key gets NOTAUTH/BADKEY, unsigned), and declines other signed queries, which the server
+//     then answers unsigned.
 //   - TSIG times use the wall clock (time.Now), whatever Options.Now says: peers check them.
 //   - NOTIFY in is accepted from the addresses of the zone's primaries only (any port), signed
 //     with the zone's key when it has one; others are REFUSED (NOTAUTH for bad signatures). It
@@ -37,6 +40,7 @@
 //     so a restart does not reset it.
 //
 // Verifying a TSIG signature needs the request exactly as it was received. A ResponseWriter
-// that implements RawRequester gives it; otherwise Handle re-packs the parsed request, which
-// matches the sender's bytes only when both compressed names alike.
+// that implements RawRequester gives it (pkg/server's does, over UDP and TCP); otherwise Handle
+// re-packs the parsed request, which matches the sender's bytes only when both compressed names
+// alike.
 package xfr

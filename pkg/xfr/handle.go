@@ -13,10 +13,11 @@ const maxChunk = 16 << 10
 
 // Handle is the server's hook for NOTIFY and AXFR/IXFR (server.Options.Xfr): it answers
 // transfers out of the zones given to Publish, NOTIFY for secondary zones, and TSIG-signed SOA
-// queries (signed answers). It returns false, without writing, for messages it does not take
-// (a zone that is not configured, an unsigned SOA query, another opcode or type), so that the
-// server answers with its default. It verifies TSIG itself (see RawRequester) and signs every
-// reply to a signed request.
+// queries of class IN at the apex of a configured zone (signed answers). It returns false,
+// without writing, for messages it does not take (a zone that is not configured, an unsigned
+// SOA query, a signed query of another type or name, another opcode), so that the server
+// answers with its default. It verifies TSIG itself (see RawRequester) and signs every reply to
+// a signed request.
 func (m *Manager) Handle(w dns.ResponseWriter, req *dns.Msg) bool {
 	if len(req.Question) != 1 || req.Response {
 		return false
@@ -28,7 +29,7 @@ func (m *Manager) Handle(w dns.ResponseWriter, req *dns.Msg) bool {
 		return false
 	case req.Question[0].Qtype == dns.TypeAXFR, req.Question[0].Qtype == dns.TypeIXFR:
 		return m.handleTransfer(w, req)
-	case req.Question[0].Qtype == dns.TypeSOA && req.IsTsig() != nil:
+	case req.Question[0].Qtype == dns.TypeSOA && req.Question[0].Qclass == dns.ClassINET && req.IsTsig() != nil:
 		return m.handleSignedSOA(w, req)
 	}
 	return false
