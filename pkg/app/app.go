@@ -460,8 +460,14 @@ func (a *App) publishOutgoing(s *snapshot.Snapshot) {
 }
 
 // onHealth publishes a snapshot with a new health view; zones and load balancers are reused.
+// A view older than the one already served (the first-round view that Run hands over can
+// race a newer change) is ignored.
 func (a *App) onHealth(v *health.View) {
 	a.mu.Lock()
+	if a.view != nil && v.Gen() < a.view.Gen() {
+		a.mu.Unlock()
+		return
+	}
 	a.view = v
 	cur := a.snap.Load()
 	next := *cur
