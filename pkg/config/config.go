@@ -1,7 +1,7 @@
 // Package config owns the lbdns configuration file (CONTRACT §2): the Config types, loading
 // (YAML, JSON or TOML chosen by the file extension), `LBDNS_` environment overrides, and the
 // validation of every section with field paths and, where the format gives them, line numbers.
-// The load-balancing sections (monitors, pools, load_balancers) are model types, normalised,
+// The load-balancing sections (monitors, monitor_groups, pools, load_balancers) are model types, normalised,
 // resolved and validated by pkg/model exactly as the API does.
 //
 // How a file is read, and the decisions behind it:
@@ -72,6 +72,7 @@ type Config struct {
 	GeoIP         *GeoIP               `json:"geoip,omitempty"` // nil: no GeoIP (ruling 10)
 	Zones         []Zone               `json:"zones,omitempty"`
 	Monitors      []model.Monitor      `json:"monitors,omitempty"`
+	MonitorGroups []model.MonitorGroup `json:"monitor_groups,omitempty"`
 	Pools         []model.Pool         `json:"pools,omitempty"`
 	LoadBalancers []model.LoadBalancer `json:"load_balancers,omitempty"`
 	Notifications []Notification       `json:"notifications,omitempty"`
@@ -175,6 +176,7 @@ func (s *StringList) UnmarshalJSON(b []byte) error {
 func (c *Config) Catalog() *model.Catalog {
 	return &model.Catalog{
 		Monitors:      slices.Clone(c.Monitors),
+		MonitorGroups: slices.Clone(c.MonitorGroups),
 		Pools:         slices.Clone(c.Pools),
 		LoadBalancers: slices.Clone(c.LoadBalancers),
 	}

@@ -235,7 +235,7 @@ func (c *Config) defaults() {
 	}
 	cat := c.Catalog()
 	cat.Normalize()
-	c.Monitors, c.Pools, c.LoadBalancers = cat.Monitors, cat.Pools, cat.LoadBalancers
+	c.Monitors, c.MonitorGroups, c.Pools, c.LoadBalancers = cat.Monitors, cat.MonitorGroups, cat.Pools, cat.LoadBalancers
 }
 
 // resolvePaths makes every file path absolute, relative to dir.

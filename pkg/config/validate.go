@@ -40,7 +40,7 @@ func (c *Config) validate() model.Problems {
 
 	cat := c.Catalog()
 	ps.Add(cat.Resolve())
-	c.Monitors, c.Pools, c.LoadBalancers = cat.Monitors, cat.Pools, cat.LoadBalancers
+	c.Monitors, c.MonitorGroups, c.Pools, c.LoadBalancers = cat.Monitors, cat.MonitorGroups, cat.Pools, cat.LoadBalancers
 	zones := c.ZoneNames()
 	ps.Add(cat.Validate(zones))
 

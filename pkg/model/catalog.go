@@ -7,6 +7,7 @@ import "strings"
 // Normalize (defaults and ids) → Resolve (names → ids) → Validate.
 type Catalog struct {
 	Monitors      []Monitor      `json:"monitors"`
+	MonitorGroups []MonitorGroup `json:"monitor_groups,omitempty"`
 	Pools         []Pool         `json:"pools"`
 	LoadBalancers []LoadBalancer `json:"load_balancers"`
 }
@@ -49,6 +50,12 @@ func (c *Catalog) Normalize() {
 		NormalizeMonitor(&c.Monitors[i])
 		if c.Monitors[i].ID == "" && c.Monitors[i].Name != "" {
 			c.Monitors[i].ID = DeriveID(KindMonitor, c.Monitors[i].Name)
+		}
+	}
+	for i := range c.MonitorGroups {
+		NormalizeMonitorGroup(&c.MonitorGroups[i])
+		if c.MonitorGroups[i].ID == "" && c.MonitorGroups[i].Name != "" {
+			c.MonitorGroups[i].ID = DeriveID(KindMonitorGroup, c.MonitorGroups[i].Name)
 		}
 	}
 	for i := range c.Pools {

@@ -11,6 +11,7 @@ const (
 	KindMonitor      = "monitor"
 	KindPool         = "pool"
 	KindLoadBalancer = "load_balancer"
+	KindMonitorGroup = "monitor_group"
 )
 
 // DeriveID returns the stable id of a config-file object that omits `id`: the first 32

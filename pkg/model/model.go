@@ -25,7 +25,7 @@
 //     "ALL_REGIONS".
 //   - retries 0..5; a timeout × (retries+1) longer than the interval is a warning.
 //   - Warnings (valid, but no effect): proxied-only fields (ruling 27), cookie/header session
-//     affinity (ruling 17), monitor_group, notification_email, minimum_origins above the
+//     affinity (ruling 17), notification_email, minimum_origins above the
 //     enabled origins (ruling 23), empty geo pool lists, headers other than Host on origins,
 //     User-Agent on monitors, proximity steering over pools without coordinates.
 //   - Rule conditions are compiled through the RuleChecker hook (set by the program to

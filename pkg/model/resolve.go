@@ -1,17 +1,25 @@
 package model
 
-// Refs finds monitors and pools by id or by name. It is built from a catalog whose ids are
-// set (after Normalize); an id wins over a name when both match.
+// Refs finds monitors, monitor groups and pools by id or by name. It is built from a catalog
+// whose ids are set (after Normalize); an id wins over a name when both match.
 type Refs struct {
-	monitorIDs, poolIDs     map[string]bool
-	monitorNames, poolNames map[string][]string // name → ids (several = ambiguous)
+	monitorIDs, poolIDs, groupIDs       map[string]bool
+	monitorNames, poolNames, groupNames map[string][]string // name → ids (several = ambiguous)
 }
 
 // NewRefs indexes the monitors and pools of c.
 func NewRefs(c *Catalog) *Refs {
 	r := &Refs{
-		monitorIDs: map[string]bool{}, poolIDs: map[string]bool{},
-		monitorNames: map[string][]string{}, poolNames: map[string][]string{},
+		monitorIDs: map[string]bool{}, poolIDs: map[string]bool{}, groupIDs: map[string]bool{},
+		monitorNames: map[string][]string{}, poolNames: map[string][]string{}, groupNames: map[string][]string{},
+	}
+	for _, g := range c.MonitorGroups {
+		if g.ID != "" {
+			r.groupIDs[g.ID] = true
+		}
+		if g.Name != "" {
+			r.groupNames[g.Name] = append(r.groupNames[g.Name], g.ID)
+		}
 	}
 	for _, m := range c.Monitors {
 		if m.ID != "" {
@@ -51,6 +59,12 @@ func lookup(kind, ref string, ids map[string]bool, names map[string][]string) (s
 // MonitorID returns the id of the monitor with id or name ref.
 func (r *Refs) MonitorID(ref string) (string, bool) {
 	id, msg := lookup("monitor", ref, r.monitorIDs, r.monitorNames)
+	return id, msg == ""
+}
+
+// MonitorGroupID returns the id of the monitor group with id or name ref.
+func (r *Refs) MonitorGroupID(ref string) (string, bool) {
+	id, msg := lookup("monitor group", ref, r.groupIDs, r.groupNames)
 	return id, msg == ""
 }
 
@@ -97,8 +111,8 @@ func (r *Refs) weights(ps *Problems, path string, rs *RandomSteering) {
 	rs.PoolWeights = out
 }
 
-// ResolvePool replaces the pool's monitor reference (id or name) by the monitor's id.
-// path is the pool's path ("pools[2]", or "" for the API).
+// ResolvePool replaces the pool's monitor and monitor_group references (id or name) by the
+// ids. path is the pool's path ("pools[2]", or "" for the API).
 func ResolvePool(p *Pool, path string, r *Refs) Problems {
 	var ps Problems
 	if p.Monitor != "" {
@@ -107,6 +121,14 @@ func ResolvePool(p *Pool, path string, r *Refs) Problems {
 			ps.Errorf(Field(path, "monitor"), "%s", msg)
 		} else {
 			p.Monitor = id
+		}
+	}
+	if p.MonitorGroup != "" {
+		id, msg := lookup("monitor group", p.MonitorGroup, r.groupIDs, r.groupNames)
+		if msg != "" {
+			ps.Errorf(Field(path, "monitor_group"), "%s", msg)
+		} else {
+			p.MonitorGroup = id
 		}
 	}
 	return ps
@@ -145,12 +167,16 @@ func ResolveLoadBalancer(lb *LoadBalancer, path string, r *Refs) Problems {
 	return ps
 }
 
-// Resolve turns every reference by name into an id (pool.monitor and all pool references of
-// load balancers, see ResolveLoadBalancer). Call it after Normalize. An unknown reference is
-// left as it is and reported with its path.
+// Resolve turns every reference by name into an id (monitor group members' monitor_id,
+// pool.monitor, pool.monitor_group and all pool references of load balancers, see
+// ResolveLoadBalancer). Call it after Normalize. An unknown reference is left as it is and
+// reported with its path.
 func (c *Catalog) Resolve() Problems {
 	r := NewRefs(c)
 	var ps Problems
+	for i := range c.MonitorGroups {
+		ps.Add(ResolveMonitorGroup(&c.MonitorGroups[i], Index("monitor_groups", i), r))
+	}
 	for i := range c.Pools {
 		ps.Add(ResolvePool(&c.Pools[i], Index("pools", i), r))
 	}

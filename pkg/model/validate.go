@@ -178,8 +178,6 @@ func ValidatePool(p *Pool, path string) Problems {
 	}
 	if p.Monitor != "" && p.MonitorGroup != "" {
 		ps.Errorf(f("monitor_group"), "a pool has a monitor or a monitor group, not both")
-	} else if p.MonitorGroup != "" {
-		ps.Warnf(f("monitor_group"), "monitor groups are not supported: the pool is not monitored")
 	}
 	if len(p.Origins) == 0 {
 		ps.Errorf(f("origins"), "a pool needs at least one origin")
@@ -559,9 +557,10 @@ func checkRule(ps *Problems, path string, r *Rule) {
 
 // ---- the catalog ----
 
-// Validate checks every object (ValidateMonitor, ValidatePool, ValidateLoadBalancer with
-// paths "monitors[i]", "pools[i]", "load_balancers[i]") and the catalog as a whole: duplicate
-// ids, duplicate load balancer names, references to unknown monitors and pools, service
+// Validate checks every object (ValidateMonitor, ValidateMonitorGroup, ValidatePool,
+// ValidateLoadBalancer with paths "monitors[i]", "monitor_groups[i]", "pools[i]",
+// "load_balancers[i]") and the catalog as a whole: duplicate ids, duplicate load balancer
+// names, references to unknown monitors, monitor groups and pools, service
 // (SRV) load balancers whose origins lack a port or are IP addresses, proximity steering over
 // pools without coordinates. Call it after Normalize and Resolve. zones is passed to
 // ValidateLoadBalancer.
@@ -591,6 +590,19 @@ func (c *Catalog) Validate(zones []string) Problems {
 		dupID(KindMonitor, p, m.ID, m.Name)
 		monitors[m.ID] = true
 	}
+	groups := map[string]bool{}
+	for i := range c.MonitorGroups {
+		g := &c.MonitorGroups[i]
+		p := Index("monitor_groups", i)
+		ps.Add(ValidateMonitorGroup(g, p))
+		dupID(KindMonitorGroup, p, g.ID, g.Name)
+		groups[g.ID] = true
+		for j, m := range g.Members {
+			if m.MonitorID != "" && !monitors[m.MonitorID] {
+				ps.Errorf(Field(Index(Field(p, "members"), j), "monitor_id"), "unknown monitor %s", quote(m.MonitorID))
+			}
+		}
+	}
 	for i := range c.Pools {
 		pl := &c.Pools[i]
 		p := Index("pools", i)
@@ -598,6 +610,9 @@ func (c *Catalog) Validate(zones []string) Problems {
 		dupID(KindPool, p, pl.ID, pl.Name)
 		if pl.Monitor != "" && !monitors[pl.Monitor] {
 			ps.Errorf(Field(p, "monitor"), "unknown monitor %s", quote(pl.Monitor))
+		}
+		if pl.MonitorGroup != "" && !groups[pl.MonitorGroup] {
+			ps.Errorf(Field(p, "monitor_group"), "unknown monitor group %s", quote(pl.MonitorGroup))
 		}
 		if _, dup := pools[pl.ID]; !dup {
 			pools[pl.ID] = pl

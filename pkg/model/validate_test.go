@@ -113,7 +113,7 @@ func TestValidatePool(t *testing.T) {
 		{"minimum_origins", func(p *Pool) { p.MinimumOrigins = Ptr(3) }, &want{"minimum_origins", "can never be healthy", true}},
 		{"minimum_origins disabled", func(p *Pool) { p.Origins[0].Enabled = Ptr(false); p.MinimumOrigins = Ptr(2) }, &want{"minimum_origins", "2 is more than the 1 enabled", true}},
 		{"minimum_origins negative", func(p *Pool) { p.MinimumOrigins = Ptr(-1) }, &want{"minimum_origins", "negative", false}},
-		{"monitor group", func(p *Pool) { p.MonitorGroup = "g" }, &want{"monitor_group", "not supported", true}},
+		{"monitor group", func(p *Pool) { p.MonitorGroup = "g" }, nil},
 		{"monitor and group", func(p *Pool) { p.MonitorGroup = "g"; p.Monitor = "m" }, &want{"monitor_group", "not both", false}},
 		{"shedding percent", func(p *Pool) { p.LoadShedding = &LoadShedding{DefaultPercent: 101} }, &want{"load_shedding.default_percent", "outside 0..100", false}},
 		{"shedding session percent", func(p *Pool) { p.LoadShedding = &LoadShedding{SessionPercent: -1} }, &want{"load_shedding.session_percent", "outside 0..100", false}},

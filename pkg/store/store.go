@@ -1,6 +1,6 @@
 // Package store keeps the load-balancing objects created through the management API durable in
-// data_dir: one bbolt file, `lbdns.db`, with a bucket per kind (monitors, pools,
-// load_balancers) holding each object as JSON under its id. Objects declared in the config
+// data_dir: one bbolt file, `lbdns.db`, with a bucket per kind (monitors, monitor_groups,
+// pools, load_balancers) holding each object as JSON under its id. Objects declared in the config
 // file, health and events are not stored here.
 //
 // Every write is one bbolt transaction that is fsync'd before Update returns, so a crash at any
@@ -37,6 +37,7 @@ const schemaVersion = 1
 var (
 	bucketMeta          = []byte("meta")
 	bucketMonitors      = []byte("monitors")
+	bucketMonitorGroups = []byte("monitor_groups")
 	bucketPools         = []byte("pools")
 	bucketLoadBalancers = []byte("load_balancers")
 	keySchema           = []byte("schema")
@@ -80,7 +81,7 @@ func Open(dir string) (*Store, error) {
 
 func (s *Store) init() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketMonitors, bucketPools, bucketLoadBalancers} {
+		for _, name := range [][]byte{bucketMeta, bucketMonitors, bucketMonitorGroups, bucketPools, bucketLoadBalancers} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -114,11 +115,15 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) Load() (model.Catalog, error) {
 	cat := model.Catalog{
 		Monitors:      []model.Monitor{},
+		MonitorGroups: []model.MonitorGroup{},
 		Pools:         []model.Pool{},
 		LoadBalancers: []model.LoadBalancer{},
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if err := loadBucket(tx, bucketMonitors, &cat.Monitors); err != nil {
+			return err
+		}
+		if err := loadBucket(tx, bucketMonitorGroups, &cat.MonitorGroups); err != nil {
 			return err
 		}
 		if err := loadBucket(tx, bucketPools, &cat.Pools); err != nil {
@@ -161,6 +166,11 @@ type Tx struct {
 // PutMonitor stores m under m.ID, replacing any previous version.
 func (t *Tx) PutMonitor(m model.Monitor) error { return put(t.tx, bucketMonitors, m.ID, m) }
 
+// PutMonitorGroup stores g under g.ID, replacing any previous version.
+func (t *Tx) PutMonitorGroup(g model.MonitorGroup) error {
+	return put(t.tx, bucketMonitorGroups, g.ID, g)
+}
+
 // PutPool stores p under p.ID. Read-only health flags are not stored.
 func (t *Tx) PutPool(p model.Pool) error {
 	p.Healthy = nil
@@ -182,6 +192,9 @@ func (t *Tx) PutLoadBalancer(lb model.LoadBalancer) error {
 
 // DeleteMonitor removes the monitor id; a missing id is not an error.
 func (t *Tx) DeleteMonitor(id string) error { return del(t.tx, bucketMonitors, id) }
+
+// DeleteMonitorGroup removes the monitor group id; a missing id is not an error.
+func (t *Tx) DeleteMonitorGroup(id string) error { return del(t.tx, bucketMonitorGroups, id) }
 
 // DeletePool removes the pool id; a missing id is not an error.
 func (t *Tx) DeletePool(id string) error { return del(t.tx, bucketPools, id) }
