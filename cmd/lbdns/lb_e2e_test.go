@@ -862,6 +862,7 @@ $TTL 300
 ns1  IN A   127.0.0.1
 mxb  IN A   192.0.2.26
 mxa  IN A   192.0.2.99 ; beaten by the LB mxa.chain.test (ruling 21): never served
+geomx IN MX 10 geoecs   ; a zone MX whose target is an ECS-dependent LB
 `
 
 // chainConfig: %[1]s is the GeoIP database, %[2]s the enabled flag of origin h3.
@@ -954,7 +955,6 @@ func TestLBChains(t *testing.T) {
 		}
 	}
 	t.Run("additional A of MX/SRV targets that are LB names", func(t *testing.T) {
-		t.Skip("BUG: MX/SRV targets that are LB names get no A/AAAA in the additional section (pkg/zone additional() skips marked nodes); ruling 5 says targets inside served zones get theirs")
 		for _, netw := range []string{"udp", "tcp"} {
 			addr := map[string]string{"udp": p.DNS, "tcp": p.TCP}[netw]
 			r := lbQueryFrom(t, netw, addr, "", "mail.chain.test", dns.TypeMX)
@@ -964,6 +964,22 @@ func TestLBChains(t *testing.T) {
 			r = lbQueryFrom(t, netw, addr, "", "_x._tcp.chain.test", dns.TypeSRV)
 			if x := lbRdata(nonOPT(r.Extra)); x != "A 198.51.100.91" {
 				t.Errorf("%s SRV additional: %s, want the LB's A of mxa", netw, x)
+			}
+			// A zone MX whose target's A depends on the client: the additional A follows the
+			// ECS location (no static answer cached across clients) and the reply's ECS scope
+			// covers it (ruling 11).
+			for _, c := range []struct{ ecs, extra string }{
+				{"192.0.2.0/24", "A 198.51.100.92"},
+				{"127.0.0.0/24", "A 198.51.100.91"},
+				{"192.0.2.0/24", "A 198.51.100.92"},
+			} {
+				r = lbQueryFrom(t, netw, addr, "", "geomx.chain.test", dns.TypeMX, lbWithECS(c.ecs))
+				if a, x := lbRdata(r.Answer), lbRdata(nonOPT(r.Extra)); a != "MX 10 geoecs.chain.test." || x != c.extra {
+					t.Errorf("%s geomx MX, ECS %s: answer %s additional %s, want additional %s", netw, c.ecs, a, x, c.extra)
+				}
+				if s := lbCheckECSEcho(t, r, c.ecs); s != 24 {
+					t.Errorf("%s geomx MX, ECS %s: scope /%d, want /24 (the additional A used ECS)", netw, c.ecs, s)
+				}
 			}
 		}
 	})

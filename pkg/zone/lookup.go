@@ -1,6 +1,8 @@
 package zone
 
 import (
+	"strings"
+
 	"github.com/miekg/dns"
 )
 
@@ -219,7 +221,7 @@ func (z *Zone) answerAt(res *Result, n *node, owner string, qtype uint16, dyn Dy
 			}
 			res.Kind, res.Rcode = Success, dns.RcodeSuccess
 			if qtype == dns.TypeMX || qtype == dns.TypeSRV {
-				res.Extra = z.additional(out[before:])
+				z.lookupAdditional(res, out[before:], dyn)
 			}
 			return "", true
 		}
@@ -245,7 +247,106 @@ func (z *Zone) answerAt(res *Result, n *node, owner string, qtype uint16, dyn Dy
 	}
 	res.Answer = appendOwned(res.Answer, s.rrs, n.name, owner, wild)
 	res.Kind, res.Rcode, res.Extra = Success, dns.RcodeSuccess, s.extra
+	if s.lbTargets && qtype != dns.TypeANY {
+		z.lookupAdditional(res, s.rrs, dyn) // some target is an LB name: ask it (nil: zone data)
+	}
 	return "", true
+}
+
+// lookupAdditional sets res.Extra to the A/AAAA records of the in-zone targets of the MX or
+// SRV records rrs (part of res.Answer), in target order, each target once (ruling 5). A
+// target that is a load-balanced name gets what dyn answers for A and AAAA there, as an
+// A/AAAA query at that name would (a CNAME it answers is left out: the resolver asks); the
+// types the LB does not own come from the zone data (all of them when dyn is nil: marks are
+// ignored, as in Lookup). Dynamic records are appended after
+// res.Answer, so a Dynamic that keeps its records in a reusable buffer (pkg/server) sees
+// the whole live reply and adds nothing to the allocations; res.Answer is clipped so that
+// appending to it never overwrites the additional records. Any client dependence of those
+// decisions (ECS scope) is recorded by dyn, as for answers. NS records are never passed.
+func (z *Zone) lookupAdditional(res *Result, rrs []dns.RR, dyn Dynamic) {
+	na := len(res.Answer)
+	out := res.Answer
+	var buf [maxName]byte
+	for i, rr := range rrs {
+		var target string
+		switch rr := rr.(type) {
+		case *dns.MX:
+			target = rr.Mx
+		case *dns.SRV:
+			target = rr.Target
+		default:
+			continue
+		}
+		if seenTarget(rrs[:i], target) {
+			continue
+		}
+		lt := lower(buf[:0], target)
+		if !isSubdomain(lt, z.lorigin) {
+			continue
+		}
+		n, wild := z.addressNodeOf(lt)
+		if n == nil {
+			continue
+		}
+		for _, t := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
+			if n.marked && dyn != nil {
+				k := len(out)
+				got, owns := dyn.Answer(n.mark, target, t, out)
+				if owns {
+					// Keep only records of the type: never a CNAME in the additional section.
+					// The slots from k on are new (after the live reply), so filtering in
+					// place overwrites nothing in use.
+					kept := k
+					for _, x := range got[k:] {
+						if x.Header().Rrtype == t {
+							got[kept] = x
+							kept++
+						}
+					}
+					out = got[:kept]
+					continue
+				}
+				out = got
+			}
+			if s := n.set(t); s != nil {
+				out = appendOwned(out, s.rrs, n.name, target, wild)
+			}
+		}
+	}
+	res.Answer = res.Answer[:na:na]
+	res.Extra = nil
+	if len(out) > na {
+		res.Extra = out[na:len(out):len(out)]
+	}
+}
+
+// seenTarget reports whether an MX/SRV record in rrs has target (case-insensitively).
+func seenTarget(rrs []dns.RR, target string) bool {
+	for _, rr := range rrs {
+		var t string
+		switch rr := rr.(type) {
+		case *dns.MX:
+			t = rr.Mx
+		case *dns.SRV:
+			t = rr.Target
+		}
+		if strings.EqualFold(t, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// addressNodeOf is addressNode for a name in a lookup buffer (allocates nothing): the node
+// itself (glue below a delegation included), else the wildcard that a lookup there matches.
+func (z *Zone) addressNodeOf(lt []byte) (*node, bool) {
+	if n := z.nodes[string(lt)]; n != nil {
+		return n, false
+	}
+	if m := z.find(lt, dns.TypeA); m.node != nil && m.wild {
+		return m.node, true
+	}
+	return nil, false
 }
 
 func (z *Zone) noData(res *Result) {

@@ -120,13 +120,16 @@ func TestWithMarks(t *testing.T) {
 		// The apex LB owns A; SOA, NS, MX stay with the zone.
 		{Qname: "example.test.", Qtype: dns.TypeA, Kind: Success, AA: true,
 			Answer: []string{"example.test. 30 IN A 198.51.100.5"}},
-		// Additional records leave out targets that are LB names (mail is one).
+		// A target that is an LB name (mail) gets the LB's A in the additional section, never
+		// the zone's A it beats; the AAAA the LB does not own comes from the zone (ruling 5).
 		{Qname: "example.test.", Qtype: dns.TypeMX, Kind: Success, AA: true,
-			Answer: []string{"example.test. 3600 IN MX 10 mail.example.test."}},
-		// A mail LB's MX answer gets in-zone additional records from the zone.
+			Answer: []string{"example.test. 3600 IN MX 10 mail.example.test."},
+			Extra:  []string{"mail.example.test. 30 IN A 203.0.113.25", "mail.example.test. 3600 IN AAAA 2001:db8::25"}},
+		// A mail LB's MX answer gets additional records for its in-zone targets: from the
+		// LB at LB names, from the zone elsewhere.
 		{Qname: "lbmx.example.test.", Qtype: dns.TypeMX, Kind: Success, AA: true,
 			Answer: []string{"lbmx.example.test. 30 IN MX 10 mail.example.test.", "lbmx.example.test. 30 IN MX 20 sip.example.test."},
-			Extra:  []string{"sip.example.test. 3600 IN A 192.0.2.60"}},
+			Extra:  []string{"mail.example.test. 30 IN A 203.0.113.25", "mail.example.test. 3600 IN AAAA 2001:db8::25", "sip.example.test. 3600 IN A 192.0.2.60"}},
 		{Qname: "lbmx.example.test.", Qtype: dns.TypeA, Kind: NoData, AA: true, Ns: []string{soaNeg}},
 	} {
 		t.Run(tc.Qname+"/"+dns.TypeToString[tc.Qtype], func(t *testing.T) {

@@ -20,9 +20,11 @@
 //     compare those names case-insensitively.)
 //   - Positive answers are minimal: no NS in the authority section. Additional A/AAAA are
 //     given for in-zone targets of NS, MX and SRV records, from glue below delegations and
-//     from wildcards too (owner = the target). Targets that are load-balanced names are left
-//     out of the additional section (the zone's addresses there are not what the load
-//     balancer answers; the resolver asks), and Dynamic is not called for them.
+//     from wildcards too (owner = the target). An MX or SRV target that is a load-balanced
+//     name gets its A/AAAA from Dynamic (ruling 5: what an A/AAAA query there would answer;
+//     a CNAME it answers is left out, types it does not own come from the zone), never the
+//     zone's addresses that the load balancer beats; such answers are computed per lookup,
+//     the others are shared with the zone. NS targets at load-balanced names are left out.
 //   - NODATA and NXDOMAIN carry the SOA with TTL min(SOA TTL, MINIMUM) (RFC 2308 §3).
 //   - A CNAME chain inside the zone is followed for at most MaxChain (5) CNAMEs; the name
 //     after them is answered unless it is a CNAME too. A name seen twice ends the chain (the
@@ -87,7 +89,11 @@ type node struct {
 type rrset struct {
 	typ   uint16
 	rrs   []dns.RR
-	extra []dns.RR // additional A/AAAA for NS/MX/SRV targets in the zone
+	extra []dns.RR // additional A/AAAA for NS/MX/SRV targets in the zone (LB names left out)
+	// lbTargets: an MX/SRV target is a load-balanced name, so Lookup computes the
+	// additional section per query (lookupAdditional); extra is what a minimal ANY answer
+	// gets.
+	lbTargets bool
 }
 
 func (n *node) set(t uint16) *rrset {
@@ -368,7 +374,7 @@ func build(origin string, rrs []dns.RR, positions []pos, file string, marks map[
 		for i := range n.sets {
 			s := &n.sets[i]
 			s.rrs = slices.Clip(s.rrs)
-			s.extra = z.additional(s.rrs)
+			s.extra, s.lbTargets = z.additional(s.rrs)
 		}
 	}
 
@@ -479,10 +485,10 @@ func (z *Zone) dnameAbove(lname string) *node {
 }
 
 // additional returns the A/AAAA records at the in-zone targets of NS, MX and SRV records,
-// in target order, each target once. Targets that are load-balanced names are left out:
-// their addresses come from the load balancer, and a resolver asks for them.
-func (z *Zone) additional(rrs []dns.RR) []dns.RR {
-	var out []dns.RR
+// in target order, each target once. Targets that are load-balanced names are left out: their
+// addresses come from the load balancer at lookup time (lookupAdditional); lb reports
+// whether an MX or SRV target is one. (NS targets at LB names stay left out: glue is static.)
+func (z *Zone) additional(rrs []dns.RR) (out []dns.RR, lb bool) {
 	var seen []string
 	for _, rr := range rrs {
 		var target string
@@ -494,7 +500,7 @@ func (z *Zone) additional(rrs []dns.RR) []dns.RR {
 		case *dns.SRV:
 			target = rr.Target
 		default:
-			return nil
+			return nil, false
 		}
 		lt := lowerString(target)
 		if slices.Contains(seen, lt) || !isSubdomain(lt, z.lorigin) {
@@ -502,7 +508,11 @@ func (z *Zone) additional(rrs []dns.RR) []dns.RR {
 		}
 		seen = append(seen, lt)
 		n, wild := z.addressNode(lt)
-		if n == nil || n.marked {
+		if n == nil {
+			continue
+		}
+		if n.marked {
+			lb = lb || rr.Header().Rrtype != dns.TypeNS
 			continue
 		}
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
@@ -511,7 +521,7 @@ func (z *Zone) additional(rrs []dns.RR) []dns.RR {
 			}
 		}
 	}
-	return slices.Clip(out)
+	return slices.Clip(out), lb
 }
 
 // addressNode returns the node whose A/AAAA records answer for the lowercase name lt in
