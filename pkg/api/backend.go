@@ -44,7 +44,7 @@ type State struct {
 
 // Ref names one object.
 type Ref struct {
-	Kind string // model.KindMonitor, model.KindPool or model.KindLoadBalancer
+	Kind string // model.KindMonitor, model.KindMonitorGroup, model.KindPool or model.KindLoadBalancer
 	ID   string
 }
 
@@ -60,7 +60,7 @@ type Change struct {
 
 // Empty reports whether the change does nothing.
 func (c Change) Empty() bool {
-	return len(c.Put.Monitors)+len(c.Put.Pools)+len(c.Put.LoadBalancers)+len(c.Delete) == 0
+	return len(c.Put.Monitors)+len(c.Put.MonitorGroups)+len(c.Put.Pools)+len(c.Put.LoadBalancers)+len(c.Delete) == 0
 }
 
 // Zone is a zone lbdns serves, as the zones API shows it.

@@ -36,6 +36,17 @@ func (h *Handler) monitorRefs(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, http.StatusOK, refs, listInfo(len(refs)), nil)
 }
 
+func (h *Handler) monitorGroupRefs(w http.ResponseWriter, r *http.Request) {
+	st := h.opts.Backend.State()
+	id := r.PathValue("id")
+	if monitorGroups.find(&st.Catalog, id) == nil {
+		writeError(w, notFound("monitor group", id))
+		return
+	}
+	refs := monitorGroupReferences(&st.Catalog, id)
+	writeResult(w, http.StatusOK, refs, listInfo(len(refs)), nil)
+}
+
 func listInfo(n int) *ResultInfo {
 	pages := 1
 	if n == 0 {

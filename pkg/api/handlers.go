@@ -341,7 +341,7 @@ type Reference struct {
 	ReferenceType string `json:"reference_type"` // "referrer" (refers to this) or "referral" (this refers to)
 	ResourceID    string `json:"resource_id"`
 	ResourceName  string `json:"resource_name"`
-	ResourceType  string `json:"resource_type"` // load_balancer, pool, monitor
+	ResourceType  string `json:"resource_type"` // load_balancer, pool, monitor, monitor_group
 }
 
 func poolReferences(c *model.Catalog, id string) []Reference {
@@ -362,6 +362,13 @@ func poolReferences(c *model.Catalog, id string) []Reference {
 		}
 		out = append(out, Reference{"referral", p.Monitor, name, "monitor"})
 	}
+	if p := pools.find(c, id); p != nil && p.MonitorGroup != "" {
+		name := p.MonitorGroup
+		if g := monitorGroups.find(c, p.MonitorGroup); g != nil {
+			name = monitorGroupName(g)
+		}
+		out = append(out, Reference{"referral", p.MonitorGroup, name, "monitor_group"})
+	}
 	return out
 }
 
@@ -370,6 +377,53 @@ func monitorReferences(c *model.Catalog, id string) []Reference {
 	for i := range c.Pools {
 		if c.Pools[i].Monitor == id {
 			out = append(out, Reference{"referrer", c.Pools[i].ID, c.Pools[i].Name, "pool"})
+		}
+	}
+	for i := range c.MonitorGroups {
+		g := &c.MonitorGroups[i]
+		for _, m := range g.Members {
+			if m.MonitorID == id {
+				out = append(out, Reference{"referrer", g.ID, monitorGroupName(g), "monitor_group"})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// monitorGroupReferences lists the pools that use the group (referrers) and the group's
+// member monitors (referrals).
+func monitorGroupReferences(c *model.Catalog, id string) []Reference {
+	out := []Reference{}
+	for i := range c.Pools {
+		if c.Pools[i].MonitorGroup == id {
+			out = append(out, Reference{"referrer", c.Pools[i].ID, c.Pools[i].Name, "pool"})
+		}
+	}
+	if g := monitorGroups.find(c, id); g != nil {
+		for _, m := range g.Members {
+			name := m.MonitorID
+			if mon := monitors.find(c, m.MonitorID); mon != nil {
+				name = monitorName(mon)
+			}
+			out = append(out, Reference{"referral", m.MonitorID, name, "monitor"})
+		}
+	}
+	return out
+}
+
+func monitorGroupName(g *model.MonitorGroup) string {
+	if g.Name != "" {
+		return g.Name
+	}
+	return g.Description
+}
+
+func monitorGroupReferrers(c *model.Catalog, id string) []string {
+	var out []string
+	for _, ref := range monitorGroupReferences(c, id) {
+		if ref.ReferenceType == "referrer" {
+			out = append(out, "pool "+strconv.Quote(ref.ResourceName)+" ("+ref.ResourceID+")")
 		}
 	}
 	return out
@@ -395,7 +449,11 @@ func poolReferrers(c *model.Catalog, id string) []string {
 func monitorReferrers(c *model.Catalog, id string) []string {
 	var out []string
 	for _, ref := range monitorReferences(c, id) {
-		out = append(out, "pool "+strconv.Quote(ref.ResourceName)+" ("+ref.ResourceID+")")
+		kind := "pool"
+		if ref.ResourceType == "monitor_group" {
+			kind = "monitor group"
+		}
+		out = append(out, kind+" "+strconv.Quote(ref.ResourceName)+" ("+ref.ResourceID+")")
 	}
 	return out
 }

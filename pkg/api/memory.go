@@ -79,6 +79,9 @@ func (b *MemoryBackend) combine(file, stored model.Catalog) (State, error) {
 	for _, m := range cat.Monitors {
 		st.File[Ref{model.KindMonitor, m.ID}] = true
 	}
+	for _, g := range cat.MonitorGroups {
+		st.File[Ref{model.KindMonitorGroup, g.ID}] = true
+	}
 	for _, p := range cat.Pools {
 		st.File[Ref{model.KindPool, p.ID}] = true
 	}
@@ -96,6 +99,11 @@ func (b *MemoryBackend) combine(file, stored model.Catalog) (State, error) {
 	for _, m := range stored.Monitors {
 		if !shadow(model.KindMonitor, m.ID) {
 			cat.Monitors = append(cat.Monitors, m)
+		}
+	}
+	for _, g := range stored.MonitorGroups {
+		if !shadow(model.KindMonitorGroup, g.ID) {
+			cat.MonitorGroups = append(cat.MonitorGroups, g)
 		}
 	}
 	for _, p := range stored.Pools {
@@ -119,6 +127,9 @@ func nonNil(c *model.Catalog) {
 	if c.Monitors == nil {
 		c.Monitors = []model.Monitor{}
 	}
+	if c.MonitorGroups == nil {
+		c.MonitorGroups = []model.MonitorGroup{}
+	}
 	if c.Pools == nil {
 		c.Pools = []model.Pool{}
 	}
@@ -130,6 +141,7 @@ func nonNil(c *model.Catalog) {
 // sortStored orders stored objects by creation time, then id (the store returns id order).
 func sortStored(c *model.Catalog) {
 	slices.SortStableFunc(c.Monitors, func(a, b model.Monitor) int { return cmpCreated(a.CreatedOn, b.CreatedOn, a.ID, b.ID) })
+	slices.SortStableFunc(c.MonitorGroups, func(a, b model.MonitorGroup) int { return cmpCreated(a.CreatedOn, b.CreatedOn, a.ID, b.ID) })
 	slices.SortStableFunc(c.Pools, func(a, b model.Pool) int { return cmpCreated(a.CreatedOn, b.CreatedOn, a.ID, b.ID) })
 	slices.SortStableFunc(c.LoadBalancers, func(a, b model.LoadBalancer) int { return cmpCreated(a.CreatedOn, b.CreatedOn, a.ID, b.ID) })
 }
@@ -260,6 +272,9 @@ func touched(chg Change) []Ref {
 	for _, m := range chg.Put.Monitors {
 		out = append(out, Ref{model.KindMonitor, m.ID})
 	}
+	for _, g := range chg.Put.MonitorGroups {
+		out = append(out, Ref{model.KindMonitorGroup, g.ID})
+	}
 	for _, p := range chg.Put.Pools {
 		out = append(out, Ref{model.KindPool, p.ID})
 	}
@@ -272,6 +287,11 @@ func touched(chg Change) []Ref {
 func writeChange(tx *store.Tx, chg Change) error {
 	for _, m := range chg.Put.Monitors {
 		if err := tx.PutMonitor(m); err != nil {
+			return err
+		}
+	}
+	for _, g := range chg.Put.MonitorGroups {
+		if err := tx.PutMonitorGroup(g); err != nil {
 			return err
 		}
 	}
@@ -290,6 +310,8 @@ func writeChange(tx *store.Tx, chg Change) error {
 		switch ref.Kind {
 		case model.KindMonitor:
 			err = tx.DeleteMonitor(ref.ID)
+		case model.KindMonitorGroup:
+			err = tx.DeleteMonitorGroup(ref.ID)
 		case model.KindPool:
 			err = tx.DeletePool(ref.ID)
 		case model.KindLoadBalancer:
@@ -312,6 +334,11 @@ func inverse(cur model.Catalog, chg Change) Change {
 		case model.KindMonitor:
 			if o := monitors.find(&cur, ref.ID); o != nil {
 				undo.Put.Monitors = append(undo.Put.Monitors, *o)
+				return
+			}
+		case model.KindMonitorGroup:
+			if o := monitorGroups.find(&cur, ref.ID); o != nil {
+				undo.Put.MonitorGroups = append(undo.Put.MonitorGroups, *o)
 				return
 			}
 		case model.KindPool:

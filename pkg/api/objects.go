@@ -46,6 +46,25 @@ var monitors = kind[model.Monitor]{
 	},
 }
 
+var monitorGroups = kind[model.MonitorGroup]{
+	name: model.KindMonitorGroup, label: "monitor group",
+	all: func(c *model.Catalog) *[]model.MonitorGroup { return &c.MonitorGroups },
+	meta: func(o *model.MonitorGroup) (*string, **time.Time, **time.Time) {
+		return &o.ID, &o.CreatedOn, &o.ModifiedOn
+	},
+	normalize: model.NormalizeMonitorGroup,
+	title: func(o *model.MonitorGroup) string {
+		name := o.Name
+		if name == "" {
+			name = o.Description
+		}
+		if name == "" {
+			return "monitor group " + o.ID
+		}
+		return fmt.Sprintf("monitor group %q (%s)", name, o.ID)
+	},
+}
+
 var pools = kind[model.Pool]{
 	name: model.KindPool, label: "pool",
 	all: func(c *model.Catalog) *[]model.Pool { return &c.Pools },
@@ -82,7 +101,8 @@ func (k kind[T]) find(c *model.Catalog, id string) *T {
 // ---- reading bodies ----
 
 // readOnly are the top-level fields a body may carry but the API sets itself (ruling 31).
-var readOnly = []string{"id", "created_on", "modified_on", "healthy", "zone_name", "disabled_at"}
+// Monitor groups use Cloudflare's created_at/updated_at.
+var readOnly = []string{"id", "created_on", "modified_on", "created_at", "updated_at", "healthy", "zone_name", "disabled_at"}
 
 // accepted but ignored: fields cloudflare-go may send that lbdns has no use for.
 var ignored = []string{"tunnel_id"}
@@ -117,20 +137,30 @@ func clean(m map[string]json.RawMessage) {
 			delete(m, k)
 		}
 	}
-	if raw, ok := m["origins"]; ok {
-		var origins []map[string]json.RawMessage
-		if json.Unmarshal(raw, &origins) == nil {
-			for _, o := range origins {
-				for k, v := range o {
-					if k == "healthy" || k == "disabled_at" || isNull(v) {
-						delete(o, k)
-					}
-				}
-			}
-			if b, err := json.Marshal(origins); err == nil {
-				m["origins"] = b
+	cleanList(m, "origins", "healthy", "disabled_at")
+	cleanList(m, "members", "created_at", "updated_at")
+}
+
+// cleanList drops the read-only and null fields of the objects of list field (origins of a
+// pool, members of a monitor group).
+func cleanList(m map[string]json.RawMessage, field string, readOnly ...string) {
+	raw, ok := m[field]
+	if !ok {
+		return
+	}
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return // decodeStrict reports the shape
+	}
+	for _, o := range items {
+		for k, v := range o {
+			if slices.Contains(readOnly, k) || isNull(v) {
+				delete(o, k)
 			}
 		}
+	}
+	if b, err := json.Marshal(items); err == nil {
+		m[field] = b
 	}
 }
 
@@ -212,6 +242,7 @@ func (h *Handler) zoneNames() []string {
 func applyChange(c model.Catalog, chg Change) model.Catalog {
 	out := model.Catalog{
 		Monitors:      applyKind(c.Monitors, chg.Put.Monitors, chg.Delete, monitors),
+		MonitorGroups: applyKind(c.MonitorGroups, chg.Put.MonitorGroups, chg.Delete, monitorGroups),
 		Pools:         applyKind(c.Pools, chg.Put.Pools, chg.Delete, pools),
 		LoadBalancers: applyKind(c.LoadBalancers, chg.Put.LoadBalancers, chg.Delete, loadBalancers),
 	}
@@ -259,6 +290,12 @@ func locate(c *model.Catalog, path string) (Ref, string, bool) {
 		{"monitors[", model.KindMonitor, func(i int) (string, bool) {
 			if i < len(c.Monitors) {
 				return c.Monitors[i].ID, true
+			}
+			return "", false
+		}},
+		{"monitor_groups[", model.KindMonitorGroup, func(i int) (string, bool) {
+			if i < len(c.MonitorGroups) {
+				return c.MonitorGroups[i].ID, true
 			}
 			return "", false
 		}},
@@ -329,6 +366,10 @@ func validateChange(cur State, chg Change, zones []string) (Change, []string, *E
 		resolved.Monitors = append(resolved.Monitors, *monitors.find(&next, m.ID))
 		written[Ref{model.KindMonitor, m.ID}] = true
 	}
+	for _, g := range chg.Put.MonitorGroups {
+		resolved.MonitorGroups = append(resolved.MonitorGroups, *monitorGroups.find(&next, g.ID))
+		written[Ref{model.KindMonitorGroup, g.ID}] = true
+	}
 	for _, p := range chg.Put.Pools {
 		resolved.Pools = append(resolved.Pools, *pools.find(&next, p.ID))
 		written[Ref{model.KindPool, p.ID}] = true
@@ -385,6 +426,10 @@ func titleOf(c *model.Catalog, ref Ref) string {
 	case model.KindMonitor:
 		if o := monitors.find(c, ref.ID); o != nil {
 			return monitors.title(o)
+		}
+	case model.KindMonitorGroup:
+		if o := monitorGroups.find(c, ref.ID); o != nil {
+			return monitorGroups.title(o)
 		}
 	case model.KindPool:
 		if o := pools.find(c, ref.ID); o != nil {

@@ -12,6 +12,12 @@ var monitorHooks = hooks[model.Monitor]{
 	referrers: monitorReferrers,
 }
 
+var monitorGroupHooks = hooks[model.MonitorGroup]{
+	k:         monitorGroups,
+	prepare:   prepareMonitorGroup,
+	referrers: monitorGroupReferrers,
+}
+
 var poolHooks = hooks[model.Pool]{
 	k: pools,
 	filter: func(r *http.Request, p *model.Pool) bool {
@@ -40,6 +46,14 @@ func (h *Handler) routes() {
 		h.handle("DELETE "+base+"/monitors/{id}", func(w http.ResponseWriter, r *http.Request) { deleteObject(h, monitorHooks, w, r) })
 		h.handle("POST "+base+"/monitors/{id}/preview", h.monitorPreview)
 		h.handle("GET "+base+"/monitors/{id}/references", h.monitorRefs)
+
+		h.handle("GET "+base+"/monitor_groups", func(w http.ResponseWriter, r *http.Request) { listObjects(h, monitorGroupHooks, w, r) })
+		h.handle("POST "+base+"/monitor_groups", func(w http.ResponseWriter, r *http.Request) { createObject(h, monitorGroupHooks, w, r) })
+		h.handle("GET "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { getObject(h, monitorGroupHooks, w, r) })
+		h.handle("PUT "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { replaceObject(h, monitorGroupHooks, false, w, r) })
+		h.handle("PATCH "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { replaceObject(h, monitorGroupHooks, true, w, r) })
+		h.handle("DELETE "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { deleteObject(h, monitorGroupHooks, w, r) })
+		h.handle("GET "+base+"/monitor_groups/{id}/references", h.monitorGroupRefs)
 
 		h.handle("GET "+base+"/pools", func(w http.ResponseWriter, r *http.Request) { listObjects(h, poolHooks, w, r) })
 		h.handle("POST "+base+"/pools", func(w http.ResponseWriter, r *http.Request) { createObject(h, poolHooks, w, r) })
@@ -103,6 +117,34 @@ func preparePool(h *Handler, r *http.Request, cur State, old, p *model.Pool) *Er
 				o.DisabledAt = prev.DisabledAt
 				break
 			}
+		}
+	}
+	return nil
+}
+
+// prepareMonitorGroup stamps the members' read-only created_at/updated_at: a member whose
+// monitor was already in the group keeps its created_at, and its updated_at unless one of its
+// settings changed.
+func prepareMonitorGroup(h *Handler, r *http.Request, cur State, old, g *model.MonitorGroup) *Error {
+	now := g.ModifiedOn
+	for i := range g.Members {
+		m := &g.Members[i]
+		m.CreatedAt, m.UpdatedAt = now, now
+		if old == nil {
+			continue
+		}
+		for _, prev := range old.Members {
+			if prev.MonitorID != m.MonitorID {
+				continue
+			}
+			if prev.CreatedAt != nil {
+				m.CreatedAt = prev.CreatedAt
+			}
+			if prev.UpdatedAt != nil && model.Bool(prev.Enabled, true) == model.Bool(m.Enabled, true) &&
+				prev.MonitoringOnly == m.MonitoringOnly && prev.MustBeHealthy == m.MustBeHealthy {
+				m.UpdatedAt = prev.UpdatedAt
+			}
+			break
 		}
 	}
 	return nil
