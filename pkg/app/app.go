@@ -112,6 +112,7 @@ type loaded struct {
 	zones   []*zone.Zone
 	geo     *geo.DB
 	regions *region.Table
+	xfr     *xfr.Manager // a reload's new transfer manager (nil: keep the running one)
 }
 
 func (l *loaded) close() {
@@ -319,6 +320,7 @@ func (a *App) stopXfr() {
 
 // swapXfr serves m instead of the current manager: the old one is stopped (its late
 // secondary-zone deliveries are ignored) and m runs in its place if transfers were running.
+// The snapshot already carries m's serials (publishWith used it).
 func (a *App) swapXfr(m *xfr.Manager) {
 	a.xfrMu.Lock()
 	a.xfr.Store(m)
@@ -327,7 +329,6 @@ func (a *App) swapXfr(m *xfr.Manager) {
 		a.startXfrLocked()
 	}
 	a.xfrMu.Unlock()
-	a.publishOutgoing(a.snap.Load())
 }
 
 // handleXfr is the DNS server's hook for NOTIFY and transfers: the current manager's.
@@ -378,11 +379,15 @@ func (a *App) publishWith(cat model.Catalog, next *loaded) error {
 		a.cfg, a.zones, a.geo, a.regions = next.cfg, next.zones, next.geo, next.regions
 	}
 	a.catalog = &cat
+	m := a.xfr.Load()
+	if next != nil && next.xfr != nil {
+		m = next.xfr
+	}
+	a.servedSerialsLocked(s, m)
 	a.snap.Store(s)
 	a.mu.Unlock()
 	// The prober may publish a new view (onHealth) from inside Update: a.mu is not held here.
 	a.prober.Update(&cat)
-	a.publishOutgoing(s)
 	return nil
 }
 
@@ -435,28 +440,44 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 	a.log.Info().Str("zone", origin).Bool("loaded", z.Available()).Uint64("gen", s.Gen).Msg("secondary zone published")
 }
 
-// publishOutgoing hands the transfer manager the outgoing data of every zone lbdns is primary
-// for: zone data with each load balancer's client-independent answer (rulings 21, 38). The
-// manager bumps the serial and sends NOTIFY when that data changed (ruling 39).
-func (a *App) publishOutgoing(s *snapshot.Snapshot) {
-	m := a.xfr.Load()
+// servedSerialsLocked hands the transfer manager the outgoing data of every zone lbdns is
+// primary for: zone data with each load balancer's client-independent answer (rulings 21,
+// 38). The manager bumps the served serial and sends NOTIFY when that data changed (ruling
+// 39); the zones of s are replaced by copies whose SOA carries the served serial, so SOA
+// queries, negative answers and transfers agree. a.mu is held; s is not published yet.
+func (a *App) servedSerialsLocked(s *snapshot.Snapshot, m *xfr.Manager) {
 	if m == nil || s == nil {
 		return
 	}
-	a.mu.Lock()
-	var files []string
-	for _, zc := range a.cfg.Zones {
-		if zc.File != "" {
-			files = append(files, zoneKey(zc.Name))
-		}
-	}
-	a.mu.Unlock()
-	for _, z := range s.Zones.Zones() {
-		if !slices.Contains(files, zoneKey(z.Origin())) || !z.Available() {
+	zones := s.Zones.Zones()
+	var out []*zone.Zone
+	for i, z := range zones {
+		if !a.isFileZone(z.Origin()) || !z.Available() {
 			continue
 		}
-		m.Publish(z.Origin(), xfr.Outgoing(z, s.Steer, s.Health))
+		serial, ok := m.Publish(z.Origin(), xfr.Outgoing(z, s.Steer, s.Health))
+		if !ok || z.SOA() == nil || serial == z.SOA().Serial {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(zones)
+		}
+		out[i] = z.WithSerial(serial)
 	}
+	if out != nil {
+		s.Zones = zone.NewSet(out...)
+	}
+}
+
+// isFileZone reports whether origin is a zone loaded from a file (lbdns is its primary).
+// a.mu is held.
+func (a *App) isFileZone(origin string) bool {
+	for _, zc := range a.cfg.Zones {
+		if zc.File != "" && zoneKey(zc.Name) == zoneKey(origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // onHealth publishes a snapshot with a new health view; zones and load balancers are reused.
@@ -474,9 +495,9 @@ func (a *App) onHealth(v *health.View) {
 	next.Health = snapshot.NewDenseHealth(cur.Steer, v)
 	next.View = v
 	next.Gen = snapshot.NextGen()
+	a.servedSerialsLocked(&next, a.xfr.Load())
 	a.snap.Store(&next)
 	a.mu.Unlock()
-	a.publishOutgoing(&next)
 }
 
 // Reload re-reads the config file, zone files and GeoIP database and publishes a new
@@ -515,10 +536,9 @@ func (a *App) reload() error {
 	a.mu.Lock()
 	oldZones := a.cfg.Zones
 	a.mu.Unlock()
-	var nx *xfr.Manager
 	if !reflect.DeepEqual(oldZones, l.cfg.Zones) {
 		var err error
-		if nx, err = a.newXfr(l.cfg); err != nil {
+		if l.xfr, err = a.newXfr(l.cfg); err != nil {
 			l.close()
 			return err
 		}
@@ -537,8 +557,8 @@ func (a *App) reload() error {
 		l.close()
 		return err
 	}
-	if nx != nil {
-		a.swapXfr(nx)
+	if l.xfr != nil {
+		a.swapXfr(l.xfr)
 	}
 	if h := a.apiH.Load(); h != nil && l.cfg.API != nil {
 		if err := h.SetTokens(apiTokens(l.cfg)); err != nil {

@@ -107,12 +107,13 @@ func (s *zoneState) status() ZoneStatus {
 // ignoring the SOA serial, the served serial becomes max(the data's serial, last served + 1)
 // (ruling 39), the change is journalled for IXFR and NOTIFY goes to also_notify. rrs == nil
 // withdraws the data (transfers get SERVFAIL). The slice is not kept, the records are: do not
-// modify them afterwards (zone records never are).
-func (m *Manager) Publish(origin string, rrs []dns.RR) {
+// modify them afterwards (zone records never are). It returns the served serial, which the
+// zone's SOA in DNS answers must carry too (ok false: no data for origin).
+func (m *Manager) Publish(origin string, rrs []dns.RR) (served uint32, ok bool) {
 	s := m.zone(origin)
 	if s == nil {
 		m.log.Warn().Str("zone", origin).Msg("xfr: publish for a zone that is not configured")
-		return
+		return 0, false
 	}
 	soaAt := -1
 	for i, rr := range rrs {
@@ -125,7 +126,7 @@ func (m *Manager) Publish(origin string, rrs []dns.RR) {
 	if soaAt < 0 {
 		s.out, s.outKeys = nil, nil
 		s.mu.Unlock()
-		return
+		return 0, false
 	}
 	fileSOA := rrs[soaAt].(*dns.SOA)
 	keys := make(map[string]dns.RR, len(rrs))
@@ -190,7 +191,7 @@ func (m *Manager) Publish(origin string, rrs []dns.RR) {
 
 	m.m.serial.WithLabelValues(s.origin).Set(float64(serial))
 	if !changed {
-		return
+		return serial, true
 	}
 	if saveNeeded {
 		m.saveServed(s, serial, dig)
@@ -200,6 +201,7 @@ func (m *Manager) Publish(origin string, rrs []dns.RR) {
 	if !s.secondary && len(s.notify) > 0 {
 		m.queueNotify(s.origin)
 	}
+	return serial, true
 }
 
 // rrKey identifies a record: owner (lowercase), type, class, data, and the TTL when withTTL.
