@@ -66,7 +66,8 @@ func healthWord(b bool) string {
 
 // eventsLocked turns the transitions since the last View, and the pools whose health changed,
 // into events (one per origin transition per pool that has the origin, one per pool change),
-// and appends them to the bounded history.
+// and appends them to the bounded history. In a pool monitored by a monitor group an origin
+// event is a change of the aggregated state; its members' own transitions make none.
 func (p *Prober) eventsLocked(v *View) []Event {
 	var out []Event
 	now := v.at
@@ -93,6 +94,31 @@ func (p *Prober) eventsLocked(v *View) []Event {
 			}
 		}
 		p.transitions = nil
+	}
+	// Origins of monitor group pools: an event when the aggregated state changes.
+	for _, pd := range p.pools {
+		if pd.group == nil {
+			continue
+		}
+		pv := v.pools[pd.id]
+		for i := range pd.gprev {
+			ost := pv.origins[i]
+			if !ost.Monitored || ost.State == pd.gprev[i] {
+				continue
+			}
+			from := pd.gprev[i]
+			pd.gprev[i], pd.gchanged[i] = ost.State, ost.Changed
+			if ost.State == Unknown {
+				continue
+			}
+			p.eventID++
+			out = append(out, Event{
+				ID: p.eventID, Timestamp: now, EventSource: SourceOrigin,
+				NewHealth: healthWord(ost.State == Healthy), Initial: from == Unknown,
+				Pool:    eventPool(pd, pv),
+				Origins: []EventOrigin{eventOrigin(pd.origins[i], ost)},
+			})
+		}
 	}
 	for _, pd := range p.pools {
 		pv := v.pools[pd.id]

@@ -16,9 +16,8 @@ type GroupMember struct {
 // enabled must_be_healthy member fails, else unhealthy only when more than half of the voting
 // members (enabled, not monitoring_only) fail. With no voting member and no failing
 // must_be_healthy member the origin is healthy (Cloudflare is silent; nothing says it is down).
-//
-// The model does not carry monitor groups yet (a pool with monitor_group is validated with a
-// warning and not monitored); this is the rule they will use.
+// The prober applies it per origin of a pool with a monitor_group, over the members that
+// have a result (each member's last result counts until its next run).
 func GroupHealthy(members []GroupMember) bool {
 	votes, down := 0, 0
 	for _, m := range members {

@@ -3,10 +3,12 @@ package health
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,7 +129,24 @@ type poolDef struct {
 	min       int
 	filter    *model.NotificationFilter
 	origins   []model.Origin
-	targets   []*target // nil for origins that are not probed
+	targets   []*target // nil for origins that are not probed (and in monitor group pools)
+
+	// Monitor group pools (group != nil): members[i][j] is the target of origin i probed by
+	// group member j (nil for disabled members and origins). gprev and gchanged are the
+	// aggregated state of each origin as last published and when it last changed: origin events
+	// come from their changes, not from the members' targets.
+	group    []memberDef
+	members  [][]*target
+	gprev    []State
+	gchanged []time.Time
+}
+
+// memberDef is one member of a pool's monitor group.
+type memberDef struct {
+	label          string // the monitor's name, description or id (reasons)
+	enabled        bool
+	monitoringOnly bool
+	mustBeHealthy  bool
 }
 
 type poolMemo struct {
@@ -219,6 +238,57 @@ func (p *Prober) Update(cat *model.Catalog) {
 		specs[m.ID] = newSpec(m)
 	}
 	next := map[tkey]*target{}
+	// targetFor returns the target probing origin o with s, shared by every pool that probes
+	// the same (monitor, address, port, Host).
+	targetFor := func(s *spec, o model.Origin, poolID string) *target {
+		port := s.portFor(o)
+		k := tkey{monitor: s.id, address: o.Address, port: port, host: s.hostFor(o, port)}
+		if t := next[k]; t != nil {
+			return t
+		}
+		t := p.targets[k]
+		switch {
+		case t == nil:
+			t = &target{key: k, spec: s, index: -1, next: now, firstPool: poolID}
+			t.tr.reason = ReasonNotProbed
+			if sv, ok := p.restored[k]; ok {
+				t.tr = sv.track()
+				delete(p.restored, k) // seeds the first start only
+			}
+			heap.Push(&p.queue, t)
+		case !reflect.DeepEqual(t.spec, s):
+			t.spec = s
+			if t.index >= 0 {
+				t.next = now
+				heap.Fix(&p.queue, t.index)
+			} else {
+				t.rush = true // in flight: probe again as soon as it is back
+			}
+		}
+		t.firstPool = poolID
+		t.ua = userAgent(p.product, poolID)
+		next[k] = t
+		return t
+	}
+	groups := map[string]*model.MonitorGroup{}
+	for i := range cat.MonitorGroups {
+		groups[cat.MonitorGroups[i].ID] = &cat.MonitorGroups[i]
+	}
+	labels := map[string]string{}
+	for _, m := range cat.Monitors {
+		switch {
+		case m.Name != "":
+			labels[m.ID] = m.Name
+		case m.Description != "":
+			labels[m.ID] = m.Description
+		default:
+			labels[m.ID] = m.ID
+		}
+	}
+	oldPools := map[string]*poolDef{}
+	for _, pd := range p.pools {
+		oldPools[pd.id] = pd
+	}
 	pools := make([]*poolDef, 0, len(cat.Pools))
 	for _, pl := range cat.Pools {
 		pd := &poolDef{
@@ -234,10 +304,14 @@ func (p *Prober) Update(cat *model.Catalog) {
 			pd.min = *pl.MinimumOrigins
 		}
 		pools = append(pools, pd)
-		if !pd.enabled || pl.Monitor == "" {
+		if !pd.enabled || (pl.Monitor == "" && pl.MonitorGroup == "") {
 			continue
 		}
 		pd.monitored = true
+		if pl.Monitor == "" {
+			p.updateGroupPool(pd, groups[pl.MonitorGroup], specs, labels, targetFor, oldPools[pd.id])
+			continue
+		}
 		s := specs[pl.Monitor]
 		if s == nil {
 			pd.configErr = true
@@ -247,34 +321,7 @@ func (p *Prober) Update(cat *model.Catalog) {
 			if !model.Bool(o.Enabled, true) {
 				continue
 			}
-			port := s.portFor(o)
-			k := tkey{monitor: s.id, address: o.Address, port: port, host: s.hostFor(o, port)}
-			t := next[k]
-			if t == nil {
-				t = p.targets[k]
-				switch {
-				case t == nil:
-					t = &target{key: k, spec: s, index: -1, next: now, firstPool: pl.ID}
-					t.tr.reason = ReasonNotProbed
-					if sv, ok := p.restored[k]; ok {
-						t.tr = sv.track()
-						delete(p.restored, k) // seeds the first start only
-					}
-					heap.Push(&p.queue, t)
-				case !reflect.DeepEqual(t.spec, s):
-					t.spec = s
-					if t.index >= 0 {
-						t.next = now
-						heap.Fix(&p.queue, t.index)
-					} else {
-						t.rush = true // in flight: probe again as soon as it is back
-					}
-				}
-				t.firstPool = pl.ID
-				t.ua = userAgent(p.product, pl.ID)
-				next[k] = t
-			}
-			pd.targets[i] = t
+			pd.targets[i] = targetFor(s, o, pl.ID)
 		}
 	}
 	for k, t := range p.targets {
@@ -575,7 +622,25 @@ func (p *Prober) buildLocked() *View {
 			if ost.Enabled {
 				st.EnabledOrigins++
 			}
-			if t := pd.targets[i]; t != nil {
+			if pd.group != nil && !pd.configErr && ost.Enabled {
+				a := pd.aggregate(i)
+				ost.Monitored = true
+				ost.State, ost.Reason, ost.Code, ost.RTT, ost.LastProbe = a.State, a.Reason, a.Code, a.RTT, a.LastProbe
+				ost.Changed = pd.gchanged[i]
+				if a.State != pd.gprev[i] {
+					ost.Changed = now
+				}
+				if ost.State != Unknown {
+					known++
+				}
+				if ost.State == Healthy {
+					st.HealthyOrigins++
+					if a.hasEWMA {
+						rttSum += a.ewma
+						rttN++
+					}
+				}
+			} else if t := pd.targets[i]; t != nil {
 				ost.Monitored = true
 				ost.State, ost.Reason, ost.Code, ost.RTT = t.tr.state, t.tr.reason, t.tr.code, t.tr.rtt
 				ost.Changed, ost.LastProbe = t.tr.changed, t.tr.lastProbe
@@ -621,6 +686,195 @@ func (p *Prober) buildLocked() *View {
 		v.order = append(v.order, pd.id)
 	}
 	return v
+}
+
+// updateGroupPool sets up the targets of a pool monitored by group g: one per enabled member
+// and enabled origin. The aggregated state of each origin carries over from the pool's
+// previous definition (same origin name and address), else it starts as the members say, so
+// a catalog change alone makes no origin event.
+func (p *Prober) updateGroupPool(pd *poolDef, g *model.MonitorGroup, specs map[string]*spec, labels map[string]string,
+	targetFor func(*spec, model.Origin, string) *target, old *poolDef) {
+	n := len(pd.origins)
+	pd.group = []memberDef{}
+	pd.members = make([][]*target, n)
+	pd.gprev = make([]State, n)
+	pd.gchanged = make([]time.Time, n)
+	if g == nil {
+		pd.configErr = true
+		return
+	}
+	var mspecs []*spec
+	for _, m := range g.Members {
+		s := specs[m.MonitorID]
+		md := memberDef{label: labels[m.MonitorID], enabled: model.Bool(m.Enabled, true), monitoringOnly: m.MonitoringOnly, mustBeHealthy: m.MustBeHealthy}
+		if md.label == "" {
+			md.label = m.MonitorID
+		}
+		if s == nil && md.enabled {
+			pd.configErr = true
+			return
+		}
+		pd.group = append(pd.group, md)
+		mspecs = append(mspecs, s)
+	}
+	for i, o := range pd.origins {
+		pd.members[i] = make([]*target, len(pd.group))
+		if !model.Bool(o.Enabled, true) {
+			continue
+		}
+		for j, md := range pd.group {
+			if md.enabled {
+				pd.members[i][j] = targetFor(mspecs[j], o, pd.id)
+			}
+		}
+		carried := false
+		if old != nil && old.group != nil {
+			for k, oo := range old.origins {
+				if oo.Name == o.Name && oo.Address == o.Address && k < len(old.gprev) {
+					pd.gprev[i], pd.gchanged[i], carried = old.gprev[k], old.gchanged[k], true
+					break
+				}
+			}
+		}
+		if !carried {
+			a := pd.aggregate(i)
+			pd.gprev[i], pd.gchanged[i] = a.State, a.Changed
+		}
+	}
+}
+
+// aggregate is the health of origin i of a monitor group pool from its members' latest
+// results (GroupHealthy, GroupRTT). Members without a result yet do not take part; with no
+// result at all the origin is Unknown. Changed is the latest change of a member.
+func (pd *poolDef) aggregate(i int) (st groupStatus) {
+	st.Monitored = true
+	var ms []GroupMember
+	var ewmas []GroupMember
+	type failing struct {
+		label, reason string
+		code          int
+		must, only    bool
+	}
+	var fails []failing
+	known, voters, down := 0, 0, 0
+	for j, t := range pd.members[i] {
+		md := pd.group[j]
+		if t == nil || !md.enabled {
+			continue
+		}
+		if t.tr.lastProbe.After(st.LastProbe) {
+			st.LastProbe = t.tr.lastProbe
+		}
+		if t.tr.changed.After(st.Changed) {
+			st.Changed = t.tr.changed
+		}
+		if t.tr.state == Unknown {
+			continue
+		}
+		known++
+		gm := GroupMember{Healthy: t.tr.state == Healthy, MustBeHealthy: md.mustBeHealthy, MonitoringOnly: md.monitoringOnly}
+		if t.tr.reason == ReasonOK {
+			gm.RTT = t.tr.rtt
+		}
+		ms = append(ms, gm)
+		if t.tr.hasEWMA {
+			ewmas = append(ewmas, GroupMember{RTT: time.Duration(t.tr.ewma * float64(time.Millisecond)), MonitoringOnly: md.monitoringOnly})
+		}
+		if !md.monitoringOnly {
+			voters++
+		}
+		if !gm.Healthy {
+			if !md.monitoringOnly {
+				down++
+			}
+			fails = append(fails, failing{md.label, t.tr.reason, t.tr.code, md.mustBeHealthy, md.monitoringOnly})
+		}
+		if st.Code == 0 {
+			st.Code = t.tr.code
+		}
+	}
+	if known == 0 {
+		st.State, st.Reason = Unknown, ReasonNotProbed
+		if !slicesAnyEnabled(pd.group) {
+			st.State, st.Reason = Healthy, ReasonNoMembers
+		}
+		return st
+	}
+	st.RTT, _ = GroupRTT(ms)
+	if rtt, ok := GroupRTT(ewmas); ok {
+		st.ewma, st.hasEWMA = float64(rtt)/float64(time.Millisecond), true
+	}
+	describe := func(f failing) string {
+		s := f.label + ": " + f.reason
+		switch {
+		case f.must:
+			s += " (must be healthy)"
+		case f.only:
+			s += " (monitoring only)"
+		}
+		return s
+	}
+	var b strings.Builder
+	if GroupHealthy(ms) {
+		st.State, st.Reason = Healthy, ReasonOK
+		if len(fails) > 0 {
+			b.WriteString(ReasonOK + "; monitor group quorum holds, failing: ")
+			for k, f := range fails {
+				if k > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(describe(f))
+			}
+			st.Reason = b.String()
+		}
+		return st
+	}
+	st.State = Unhealthy
+	var deciding []failing
+	for _, f := range fails {
+		if f.must {
+			deciding = append(deciding, f)
+		}
+	}
+	if len(deciding) > 0 {
+		b.WriteString("monitor group: a must_be_healthy member fails: ")
+	} else {
+		for _, f := range fails {
+			if !f.only {
+				deciding = append(deciding, f)
+			}
+		}
+		fmt.Fprintf(&b, "monitor group: %d of %d voting members fail: ", down, voters)
+	}
+	for k, f := range deciding {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(describe(f))
+	}
+	st.Code = deciding[0].code
+	st.Reason = b.String()
+	return st
+}
+
+// groupStatus is an aggregated origin status plus the RTT average of its voting members.
+type groupStatus struct {
+	OriginStatus
+	ewma    float64 // ms
+	hasEWMA bool
+}
+
+// ReasonNoMembers is the reason of an origin whose monitor group has no enabled member: it is
+// not probed, and nothing says it is down.
+const ReasonNoMembers = "No enabled monitor in the monitor group"
+
+func slicesAnyEnabled(ms []memberDef) bool {
+	for _, m := range ms {
+		if m.enabled {
+			return true
+		}
+	}
+	return false
 }
 
 // Preview probes every origin of pool with monitor m now (the API's monitor and pool

@@ -46,6 +46,23 @@ func Compile(cat *model.Catalog, opts Options) (*Set, error) {
 			}
 		}
 	}
+	// A monitor group has the type its enabled members share ("" when they differ): only
+	// smtp matters (mail load balancers).
+	for _, g := range cat.MonitorGroups {
+		typ, first := "", true
+		for _, mb := range g.Members {
+			if !model.Bool(mb.Enabled, true) {
+				continue
+			}
+			t := monitors[mb.MonitorID]
+			if first {
+				typ, first = t, false
+			} else if t != typ {
+				typ = ""
+			}
+		}
+		monitors[groupKey+g.ID] = typ
+	}
 	names := map[string]int{}
 	for i := range cat.Pools {
 		p, err := compilePool(&cat.Pools[i], monitors)
@@ -136,17 +153,23 @@ func fqdn(name string) string {
 	return name
 }
 
+// groupKey prefixes monitor group ids in the monitor type map of Compile.
+const groupKey = "group\x00"
+
 func compilePool(m *model.Pool, monitors map[string]string) (Pool, error) {
 	p := Pool{
 		ID:             m.ID,
 		Name:           m.Name,
 		Enabled:        model.Bool(m.Enabled, true),
-		Monitored:      m.Monitor != "",
+		Monitored:      m.Monitor != "" || m.MonitorGroup != "",
 		MinimumOrigins: model.DefaultMinimumOrigins,
 		seed:           hashString("pool:" + m.ID + ":" + m.Name),
 	}
-	if p.Monitored {
+	switch {
+	case m.Monitor != "":
 		p.MonitorType = monitors[m.Monitor]
+	case m.MonitorGroup != "":
+		p.MonitorType = monitors[groupKey+m.MonitorGroup]
 	}
 	if m.MinimumOrigins != nil {
 		p.MinimumOrigins = *m.MinimumOrigins
