@@ -62,6 +62,9 @@ type App struct {
 	regions *region.Table
 	catalog *model.Catalog
 	view    *health.View
+	// outgoing: transfers' data is published (from the first health round on, so the served
+	// serial does not move between a start's unknown health and its first verdicts).
+	outgoing bool
 	second  map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
 
 	store   *store.Store
@@ -446,7 +449,7 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 // 39); the zones of s are replaced by copies whose SOA carries the served serial, so SOA
 // queries, negative answers and transfers agree. a.mu is held; s is not published yet.
 func (a *App) servedSerialsLocked(s *snapshot.Snapshot, m *xfr.Manager) {
-	if m == nil || s == nil {
+	if m == nil || s == nil || !a.outgoing {
 		return
 	}
 	zones := s.Zones.Zones()
@@ -478,6 +481,24 @@ func (a *App) isFileZone(origin string) bool {
 		}
 	}
 	return false
+}
+
+// startOutgoing publishes the transfers' data for the first time and serves the current
+// snapshot again with the served serials. Run calls it once the first health round is in.
+func (a *App) startOutgoing() {
+	a.pubMu.Lock()
+	defer a.pubMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.outgoing = true
+	cur := a.snap.Load()
+	if cur == nil {
+		return
+	}
+	next := *cur
+	next.Gen = snapshot.NextGen()
+	a.servedSerialsLocked(&next, a.xfr.Load())
+	a.snap.Store(&next)
 }
 
 // onHealth publishes a snapshot with a new health view; zones and load balancers are reused.
@@ -610,6 +631,7 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	}
 	a.onHealth(a.prober.View())
+	a.startOutgoing()
 
 	dns, err := server.New(server.Options{
 		Listen:     a.cfg.Server.Listen,
