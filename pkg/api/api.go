@@ -1,5 +1,5 @@
 // Package api serves lbdns's management API: Cloudflare's API v4 for load balancing (monitors,
-// pools, load balancers, previews, references, regions, zones, health events) under
+// monitor groups, pools, load balancers, previews, references, regions, zones, health events) under
 // /client/v4, with Cloudflare's paths, JSON shapes and response envelope, so cloudflare-go and
 // existing scripts work by changing the base URL (CONTRACT §4, rulings 29-35).
 //

@@ -1,4 +1,5 @@
-// Package health probes origins with their pool's monitor and turns the results into health:
+// Package health probes origins with their pool's monitor (or each enabled member of its
+// monitor group) and turns the results into health:
 // per origin (healthy / unhealthy / unknown, with Cloudflare's failure reason strings), per pool
 // (Healthy / Degraded / Critical / Health unknown) and per load balancer. It owns the monitor
 // types (http, https, tcp, udp_icmp, icmp_ping, smtp), the scheduler, the state machine of
@@ -30,8 +31,13 @@
 //     5xx, five attempts with doubling backoff from 1 s.
 //   - A View is published promptly after a state change or a catalog update, and at most every
 //     5 s for RTT and reason changes alone.
-//   - Disabled pools, pools without a monitor (and pools with a monitor group, which the model
-//     does not carry yet) and disabled origins are not probed.
+//   - Disabled pools, pools with neither a monitor nor a monitor group, disabled group members
+//     and disabled origins are not probed.
+//   - Monitor groups: each enabled member probes each enabled origin (targets shared as
+//     above, each with its own consecutive_up/down state); the origin's state is GroupHealthy
+//     over the members that have a result (none: unknown; no enabled member: healthy), its RTT
+//     the mean of the voting members', its reason names the deciding members. Origin events
+//     follow the aggregated state; a member's own transitions make none.
 //
 // The package imports pkg/model, zerolog, prometheus and golang.org/x/net/icmp only.
 package health
