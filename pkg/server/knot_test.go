@@ -234,6 +234,12 @@ func diffCases() []diffCase {
 		m.Extra = append(m.Extra, o)
 	}))
 	add("edns/opt-owner", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) { m.IsEdns0().Hdr.Name = "diff.test." }))
+	// RFC 8945 §5.1: a TSIG record that is not the last record of the additional section.
+	add("tsig/not-last", q("www.diff.test.", dns.TypeA, 1232, false, func(m *dns.Msg) {
+		ts := &dns.TSIG{Hdr: dns.RR_Header{Name: "k.", Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+			Algorithm: dns.HmacSHA256, TimeSigned: 1, Fudge: 300, MACSize: 1, MAC: "00", OrigId: m.Id}
+		m.Extra = append([]dns.RR{ts}, m.Extra...)
+	}))
 	badopt := q("www.diff.test.", dns.TypeA, 1232, false)
 	badopt[len(badopt)-1] = 3 // RDLENGTH 3 with 3 bytes of a 4-byte option header
 	add("edns/short-option", append(badopt, 0, 8, 0))

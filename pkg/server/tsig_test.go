@@ -187,7 +187,7 @@ func TestParseTSIG(t *testing.T) {
 	if !parseQuery(q("diff.test.", dns.TypeSOA, 1232, false), &qr) || qr.tsig {
 		t.Error("unsigned query parsed as signed")
 	}
-	// TSIG first, OPT last: not a signed message (RFC 8945 §5.1).
+	// TSIG first, OPT last: FORMERR (RFC 8945 §5.1).
 	m := newQuery("diff.test.", dns.TypeSOA, 1232, false)
 	opt := m.Extra[0]
 	m.SetTsig(tsigKey, dns.HmacSHA256, 300, time.Now().Unix())
@@ -198,18 +198,18 @@ func TestParseTSIG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !parseQuery(b, &qr) || qr.tsig {
-		t.Error("a TSIG record before the OPT marks the query signed")
+	if !parseQuery(b, &qr) || qr.tsig || qr.rcode != dns.RcodeFormatError {
+		t.Errorf("a TSIG record before the OPT: signed %v, rcode %d, want FORMERR", qr.tsig, qr.rcode)
 	}
-	// TSIG in the answer section: not a signature either.
+	// TSIG in the answer section: FORMERR too.
 	m = newQuery("diff.test.", dns.TypeSOA, 0, false)
 	m.Answer = []dns.RR{&dns.TSIG{Hdr: dns.RR_Header{Name: tsigKey, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
 		Algorithm: dns.HmacSHA256, MAC: "00", MACSize: 1}}
 	if b, err = m.Pack(); err != nil {
 		t.Fatal(err)
 	}
-	if !parseQuery(b, &qr) || qr.tsig {
-		t.Error("a TSIG record in the answer section marks the query signed")
+	if !parseQuery(b, &qr) || qr.tsig || qr.rcode != dns.RcodeFormatError {
+		t.Errorf("a TSIG record in the answer section: signed %v, rcode %d, want FORMERR", qr.tsig, qr.rcode)
 	}
 }
 

@@ -118,7 +118,14 @@ func parseQuery(msg []byte, q *query) bool {
 			q.rcode = dns.RcodeFormatError
 			return true
 		}
-		if typ == dns.TypeTSIG && i == ancount+nscount+arcount-1 && arcount > 0 {
+		if typ == dns.TypeTSIG {
+			// RFC 8945 §5.1: a TSIG record anywhere but last in the additional section is
+			// FORMERR.
+			if i != ancount+nscount+arcount-1 || arcount == 0 {
+				q.tsig = false
+				q.rcode = dns.RcodeFormatError
+				return true
+			}
 			q.tsig = true
 		}
 		if typ == dns.TypeOPT {
