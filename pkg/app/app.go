@@ -65,7 +65,7 @@ type App struct {
 	// outgoing: transfers' data is published (from the first health round on, so the served
 	// serial does not move between a start's unknown health and its first verdicts).
 	outgoing bool
-	second  map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
+	second   map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
 
 	store   *store.Store
 	backend *api.MemoryBackend
