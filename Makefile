@@ -44,7 +44,7 @@ fuzz:
 	./testdata/fuzz.sh $(FUZZTIME)
 
 lint:
-	gofmt -l $$(git ls-files '*.go') | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 

@@ -218,7 +218,7 @@ func TestMonitorGroupE2E(t *testing.T) {
 	// (b) two of three: unhealthy, DNS moves to the secondary pool.
 	o.set("/c", http.StatusInternalServerError, mgPrimary...)
 	waitAnswer(t, s.DNS, name, mgSecondary, probeWait)
-	h = mgWaitHealth(t, c, primaryID, probeWait, "2 of 3 voting members fail", "mon-b", "mon-c")
+	mgWaitHealth(t, c, primaryID, probeWait, "2 of 3 voting members fail", "mon-b", "mon-c")
 	o.set("/b", http.StatusOK, mgPrimary...)
 	o.set("/c", http.StatusOK, mgPrimary...)
 	waitAnswer(t, s.DNS, name, mgPrimary, probeWait)
