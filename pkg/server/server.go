@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -171,6 +172,9 @@ func reusePort(network, address string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		if strings.HasPrefix(network, "udp") {
+			udpSocketOptions(int(fd))
+		}
 	})
 	if err != nil {
 		return err

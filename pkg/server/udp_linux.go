@@ -37,6 +37,16 @@ type udpLoop struct {
 	writeFn func(fd uintptr) bool
 }
 
+// udpSocketOptions sets what a DNS server's UDP socket wants besides SO_REUSEPORT: path MTU
+// discovery off, and no DF bit (IP_PMTUDISC_OMIT, as Knot and gdnsd do): replies are sized to
+// the client's EDNS buffer, and ICMP "fragmentation needed" from spoofed sources cannot lower
+// the MTU the kernel uses for a client (a fragmentation attack vector). It is also cheaper per
+// packet. Errors are ignored: the option of the other address family fails on some sockets.
+func udpSocketOptions(fd int) {
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_OMIT)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER, unix.IPV6_PMTUDISC_OMIT)
+}
+
 // ctlSize holds one IPv4 or IPv6 packet-info control message.
 var ctlSize = unix.CmsgSpace(unix.SizeofInet6Pktinfo)
 

@@ -8,6 +8,9 @@ import (
 	"os"
 )
 
+// udpSocketOptions: path MTU settings are Linux-only here.
+func udpSocketOptions(int) {}
+
 // serveUDP is the loop of one UDP socket: one read and one write per datagram.
 func (s *Server) serveUDP(c *net.UDPConn) {
 	defer s.wg.Done()
