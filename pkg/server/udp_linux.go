@@ -38,7 +38,7 @@ type udpLoop struct {
 }
 
 // udpSocketOptions sets what a DNS server's UDP socket wants besides SO_REUSEPORT: path MTU
-// discovery off, and no DF bit (IP_PMTUDISC_OMIT, as Knot and gdnsd do): replies are sized to
+// discovery off, and no DF bit (IP_PMTUDISC_OMIT, as gdnsd does): replies are sized to
 // the client's EDNS buffer, and ICMP "fragmentation needed" from spoofed sources cannot lower
 // the MTU the kernel uses for a client (a fragmentation attack vector). It is also cheaper per
 // packet. Errors are ignored: the option of the other address family fails on some sockets.
