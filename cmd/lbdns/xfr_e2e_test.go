@@ -330,11 +330,15 @@ load_balancers:
     default_pools: [web]
     fallback_pool: web
     ttl: 30
+  - name: mail.sec.test
+    enabled: false
+    default_pools: [web]
+    fallback_pool: web
 `
 
 // TestXfrKnotPrimaryE2E: Knot is the primary of sec.test with TSIG, lbdns its secondary.
 // The zone arrives by AXFR; the load balancer at www replaces the transferred A and leaves the
-// other names and types alone; a change at Knot (serial 2, zone-reload) reaches lbdns by
+// other names and types alone; the disabled one at mail leaves the transferred A (ruling 21); a change at Knot (serial 2, zone-reload) reaches lbdns by
 // NOTIFY and IXFR; /readyz shows the transfer state. Then Knot stops and lbdns restarts on the
 // same data_dir: the saved copy is served at once, and SERVFAIL follows once the SOA's expire
 // has passed since the last contact with Knot.
@@ -380,7 +384,7 @@ func TestXfrKnotPrimaryE2E(t *testing.T) {
 	}
 	check("after AXFR (the LB replaces the transferred A)", "www.sec.test", dns.TypeA, wantLB...)
 	check("after AXFR (other types at the LB name: zone data)", "www.sec.test", dns.TypeTXT, `TXT "zone data at www"`)
-	check("after AXFR (a name beside the LB)", "mail.sec.test", dns.TypeA, "A 192.0.2.20")
+	check("after AXFR (a disabled LB: the transferred A)", "mail.sec.test", dns.TypeA, "A 192.0.2.20")
 	check("after AXFR", "ns1.sec.test", dns.TypeA, "A 192.0.2.1")
 	if got := xfrAsk(addr, "nope.sec.test", dns.TypeA); got.Rcode != "NXDOMAIN" || !got.AA {
 		t.Errorf("after AXFR: nope.sec.test A = %s, want NXDOMAIN aa", got)
