@@ -127,14 +127,23 @@ func (p *Prober) eventsLocked(v *View) []Event {
 		if ok && memo.state == st.State && memo.healthy == st.Healthy {
 			continue
 		}
-		p.poolMemo[pd.id] = poolMemo{healthy: st.Healthy, state: st.State, known: true, changed: st.Changed}
-		// A pool event when a monitored pool's healthy flag changes, or on its first verdict.
-		if !pd.monitored || st.State == PoolUnknown || (ok && memo.healthy == st.Healthy && memo.state != PoolUnknown) {
+		nm := poolMemo{healthy: st.Healthy, state: st.State, changed: st.Changed, verdict: memo.verdict, vhealthy: memo.vhealthy}
+		if !pd.monitored {
+			nm.verdict = false
+		}
+		emit := pd.monitored && st.State != PoolUnknown && (!nm.verdict || nm.vhealthy != st.Healthy)
+		if pd.monitored && st.State != PoolUnknown {
+			nm.verdict, nm.vhealthy = true, st.Healthy
+		}
+		p.poolMemo[pd.id] = nm
+		// A pool event when a monitored pool's verdict changes its healthy flag, or on its
+		// first verdict.
+		if !emit {
 			continue
 		}
 		p.eventID++
 		e := Event{ID: p.eventID, Timestamp: now, EventSource: SourcePool, NewHealth: healthWord(st.Healthy),
-			Initial: !ok || memo.state == PoolUnknown, Pool: eventPool(pd, pv)}
+			Initial: !memo.verdict, Pool: eventPool(pd, pv)}
 		for i, o := range pd.origins {
 			e.Origins = append(e.Origins, eventOrigin(o, pv.origins[i]))
 		}

@@ -152,8 +152,11 @@ type memberDef struct {
 type poolMemo struct {
 	healthy bool
 	state   PoolState
-	known   bool
 	changed time.Time
+	// verdict is whether the pool had a verdict (a state other than PoolUnknown) since it
+	// was last unmonitored, and vhealthy its healthy flag then: pool events follow verdicts, so
+	// Critical → unknown (an origin added) → Critical makes no second event.
+	verdict, vhealthy bool
 }
 
 type transition struct {
@@ -613,7 +616,7 @@ func (p *Prober) buildLocked() *View {
 	for _, pd := range p.pools {
 		pv := &poolView{id: pd.id, name: pd.name, origins: make([]OriginStatus, len(pd.origins)), addrs: make([]string, len(pd.origins)), names: make([]string, len(pd.origins))}
 		st := PoolStatus{Monitored: pd.monitored, Enabled: pd.enabled, MinimumOrigins: pd.min}
-		known := 0
+		known, judged := 0, 0 // monitored enabled origins with a verdict / in all
 		var rttSum float64
 		rttN := 0
 		for i, o := range pd.origins {
@@ -625,6 +628,7 @@ func (p *Prober) buildLocked() *View {
 			if pd.group != nil && !pd.configErr && ost.Enabled {
 				a := pd.aggregate(i)
 				ost.Monitored = true
+				judged++
 				ost.State, ost.Reason, ost.Code, ost.RTT, ost.LastProbe = a.State, a.Reason, a.Code, a.RTT, a.LastProbe
 				ost.Changed = pd.gchanged[i]
 				if a.State != pd.gprev[i] {
@@ -642,6 +646,7 @@ func (p *Prober) buildLocked() *View {
 				}
 			} else if t := pd.targets[i]; t != nil {
 				ost.Monitored = true
+				judged++
 				ost.State, ost.Reason, ost.Code, ost.RTT = t.tr.state, t.tr.reason, t.tr.code, t.tr.rtt
 				ost.Changed, ost.LastProbe = t.tr.changed, t.tr.lastProbe
 				if ost.State != Unknown {
@@ -656,14 +661,18 @@ func (p *Prober) buildLocked() *View {
 				}
 			} else if pd.configErr && ost.Enabled {
 				ost.Monitored, ost.Reason = true, ReasonConfig
+				judged++
 			}
 			pv.origins[i] = ost
 		}
 		switch {
 		case !pd.monitored:
 			st.State, st.Healthy = PoolUnknown, true // health is ignored (steering) and not judged
-		case st.HealthyOrigins < pd.min && known == 0 && st.EnabledOrigins > 0:
-			st.State = PoolUnknown // not determined yet; counts as down (ruling 8)
+		case st.HealthyOrigins < pd.min && known < judged && st.HealthyOrigins+judged-known >= pd.min:
+			// Not determined yet: the origins still unknown could make the pool healthy. It
+			// counts as down (ruling 8), but is not judged Critical, so the start-up round
+			// makes no Unhealthy event when a fast failure precedes a slow success.
+			st.State = PoolUnknown
 		case st.HealthyOrigins < pd.min:
 			st.State = PoolCritical
 		case st.HealthyOrigins == st.EnabledOrigins:

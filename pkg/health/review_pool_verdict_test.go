@@ -1,0 +1,82 @@
+package health
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lbdns/lbdns/pkg/model"
+)
+
+// A pool is not judged Critical while origins still unknown could make it healthy: during the
+// start-up round a fast failure (port unreachable) that precedes a slow success (a udp_icmp
+// probe passes only at its timeout) must not make a pool Unhealthy event and webhook followed
+// by a Healthy one.
+func TestReviewPoolUndeterminedDuringFirstRound(t *testing.T) {
+	clk := newClock()
+	p, _ := testProber(t, Options{Now: clk.Now})
+	m := mon(model.MonitorTCP)
+	pool := model.Pool{ID: "pool1", Name: "web", Monitor: m.ID, Origins: []model.Origin{
+		origin("a", "127.0.0.1", 1001), origin("b", "127.0.0.1", 1002),
+	}}
+	p.Update(catalog(m, pool))
+
+	clk.Advance(time.Second)
+	p.record(findTarget(t, p, "pool1", 1), fail()) // b fails at once, a still unknown
+	p.publish()
+	if st := p.View().Pool("pool1"); st.State != PoolUnknown || st.Healthy {
+		t.Fatalf("one failed, one unknown, minimum_origins 1: %+v, want Health unknown (and not healthy)", st)
+	}
+	p.record(findTarget(t, p, "pool1", 0), pass(5))
+	p.publish()
+	if st := p.View().Pool("pool1"); st.State != PoolDegraded || !st.Healthy {
+		t.Fatalf("after the first round: %+v", st)
+	}
+	var pools []string
+	for _, e := range p.View().Events(0) {
+		if e.EventSource == SourcePool {
+			pools = append(pools, e.NewHealth)
+		}
+	}
+	if len(pools) != 1 || pools[0] != HealthHealthy {
+		t.Fatalf("pool events %v, want one Healthy", pools)
+	}
+
+	// Both failed: Critical, one Unhealthy event. A new origin added (unknown) leaves the pool
+	// undetermined, and its failure makes no second Unhealthy event.
+	p.record(findTarget(t, p, "pool1", 0), fail())
+	p.publish()
+	if st := p.View().Pool("pool1"); st.State != PoolCritical {
+		t.Fatalf("both down: %+v", st)
+	}
+	pool.Origins = append(pool.Origins, origin("c", "127.0.0.1", 1003))
+	p.Update(catalog(m, pool))
+	if st := p.View().Pool("pool1"); st.Healthy {
+		t.Fatalf("with c unknown: %+v", st)
+	}
+	p.record(findTarget(t, p, "pool1", 2), fail())
+	p.publish()
+	if st := p.View().Pool("pool1"); st.State != PoolCritical {
+		t.Fatalf("all down: %+v", st)
+	}
+	pools = nil
+	for _, e := range p.View().Events(0) {
+		if e.EventSource == SourcePool {
+			pools = append(pools, e.NewHealth)
+		}
+	}
+	if len(pools) != 2 || pools[0] != HealthUnhealthy || pools[1] != HealthHealthy {
+		t.Fatalf("pool events (newest first) %v, want [Unhealthy Healthy]", pools)
+	}
+
+	// minimum_origins above what the unknown origins could reach: Critical at once.
+	p2, _ := testProber(t, Options{Now: clk.Now})
+	pool2 := model.Pool{ID: "pool2", Name: "min", Monitor: m.ID, MinimumOrigins: model.Ptr(2), Origins: []model.Origin{
+		origin("a", "127.0.0.1", 1001), origin("b", "127.0.0.1", 1002),
+	}}
+	p2.Update(catalog(m, pool2))
+	p2.record(findTarget(t, p2, "pool2", 0), fail())
+	p2.publish()
+	if st := p2.View().Pool("pool2"); st.State != PoolCritical {
+		t.Fatalf("cannot reach minimum_origins: %+v", st)
+	}
+}
