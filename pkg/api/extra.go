@@ -245,15 +245,16 @@ func (h *Handler) patchPools(w http.ResponseWriter, r *http.Request) {
 	}
 	now := stamp(h.opts.Now())
 	var ids []string
+	var ri *ResultInfo
 	st, warns, err := h.write(r.Context(), func(cur State) (Change, *Error) {
 		sorted := make([]model.Pool, len(cur.Catalog.Pools))
 		copy(sorted, cur.Catalog.Pools)
 		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-		page, _, e := paginate(r, sorted)
+		page, pageInfo, e := paginate(r, sorted)
 		if e != nil {
 			return Change{}, e
 		}
-		ids = ids[:0]
+		ids, ri = ids[:0], pageInfo
 		var chg Change
 		for _, p := range page {
 			ids = append(ids, p.ID)
@@ -279,7 +280,9 @@ func (h *Handler) patchPools(w http.ResponseWriter, r *http.Request) {
 			out = append(out, decoratePool(h, st, *p))
 		}
 	}
-	writeResult(w, http.StatusOK, out, listInfo(len(out)), warns)
+	// The page that was patched, as a list of that page would describe it.
+	ri.Count = len(out)
+	writeResult(w, http.StatusOK, out, ri, warns)
 }
 
 // ---- regions ----

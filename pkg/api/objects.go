@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -177,9 +179,51 @@ func decodeStrict[T any](m map[string]json.RawMessage) (T, *Error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
-		return out, errorf(http.StatusBadRequest, CodeInvalid, "%s", jsonMsg(err))
+		return out, errorf(http.StatusBadRequest, CodeInvalid, "%s", fieldMsg(err, badPath(b, reflect.TypeOf(out), "")))
 	}
 	return out, nil
+}
+
+// jsonType names what a Go type takes in JSON terms ("a number", "a list"), not Go's.
+func jsonType(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return t.String()
+}
+
+// fieldMsg is jsonMsg with the field named by its full path inside the object
+// ("origins[1].weight") when badPath found it.
+func fieldMsg(err error, path string) string {
+	if path == "" {
+		return jsonMsg(err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: expected %s, got JSON %s", path, jsonType(te.Type), te.Value)
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return path + ": unknown field"
+	}
+	return jsonMsg(err)
 }
 
 // jsonMsg rewrites encoding/json errors to "field: what is wrong".
@@ -190,7 +234,7 @@ func jsonMsg(err error) string {
 		if field == "" {
 			field = "(body)"
 		}
-		return fmt.Sprintf("%s: expected %s, got JSON %s", field, te.Type, te.Value)
+		return fmt.Sprintf("%s: expected %s, got JSON %s", field, jsonType(te.Type), te.Value)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -392,6 +436,7 @@ func validateChange(cur State, chg Change, zones []string) (Change, []string, *E
 		}
 		seen[k] = true
 		mine := written[k.ref]
+		k.msg = catalogPathsToTitles(&next, k.msg)
 		if k.warning {
 			if mine {
 				warns = append(warns, joinPath(k.sub, k.msg))
@@ -408,9 +453,52 @@ func validateChange(cur State, chg Change, zones []string) (Change, []string, *E
 		}
 	}
 	if len(errs) > 0 {
-		return Change{}, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Msgs: errs}
+		return Change{}, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Msgs: dropUnknownAfterAmbiguous(errs)}
 	}
 	return chg, warns, nil
+}
+
+// catalogPath matches a position in the catalog ("load_balancers[3]", "pools[0].name") inside a
+// message of pkg/model.
+var catalogPath = regexp.MustCompile(`\b(monitors|monitor_groups|pools|load_balancers)\[\d+\](\.[A-Za-z0-9_.\[\]]*[A-Za-z0-9_\]])?`)
+
+// catalogPathsToTitles replaces catalog positions in a validation message, which mean nothing
+// to an API client (the API has no catalog order), with the title of the object there:
+// "(also load_balancers[1])" becomes "(also load balancer www.example.com (id))".
+func catalogPathsToTitles(c *model.Catalog, msg string) string {
+	return catalogPath.ReplaceAllStringFunc(msg, func(m string) string {
+		ref, sub, ok := locate(c, m)
+		if !ok {
+			return m
+		}
+		t := titleOf(c, ref)
+		if sub != "" {
+			t += " " + sub
+		}
+		return t
+	})
+}
+
+// dropUnknownAfterAmbiguous drops "P: unknown pool …" when the same reference P already got
+// "P: the name … is shared by several pools: use the id": the reference is ambiguous, not unknown.
+func dropUnknownAfterAmbiguous(errs []string) []string {
+	ambiguous := map[string]bool{}
+	for _, e := range errs {
+		if i := strings.Index(e, ": the name "); i >= 0 && strings.Contains(e, " is shared by several ") {
+			ambiguous[e[:i]] = true
+		}
+	}
+	if len(ambiguous) == 0 {
+		return errs
+	}
+	out := errs[:0:0]
+	for _, e := range errs {
+		if i := strings.Index(e, ": unknown "); i >= 0 && ambiguous[e[:i]] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func joinPath(path, msg string) string {
