@@ -22,7 +22,8 @@ var (
 type decoder struct {
 	ps    model.Problems
 	lines map[string]int
-	bad   map[string]bool // paths with a decoding error (their validation problems are dropped)
+	bad   map[string]bool   // paths with a decoding error (their validation problems are dropped)
+	env   map[string]string // paths whose value came from an LBDNS_ variable → its name
 }
 
 func (d *decoder) errorf(path string, n *node, format string, args ...any) {
@@ -38,6 +39,9 @@ func (d *decoder) errorf(path string, n *node, format string, args ...any) {
 func (d *decoder) decode(n *node, t reflect.Type, path string) any {
 	if n == nil || n.kind == kNull {
 		return nil
+	}
+	if n.env != "" && d.env != nil {
+		d.env[path] = n.env
 	}
 	if _, seen := d.lines[path]; !seen && n.line > 0 {
 		d.lines[path] = n.line

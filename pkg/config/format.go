@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/lbdns/lbdns/pkg/model"
 )
+
+var oneLine = strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`)
 
 // FormatProblems writes one line per problem, for `lbdns check` (CONTRACT §1, ruling 41):
 //
@@ -27,6 +30,7 @@ func FormatProblems(w io.Writer, file string, ps model.Problems) {
 		if loc != "" {
 			loc += ": "
 		}
-		fmt.Fprintf(w, "%s%s%s\n", prefix, loc, p.String())
+		// One line per problem (ruling 41), whatever a name or message holds.
+		fmt.Fprintf(w, "%s%s%s\n", prefix, loc, oneLine.Replace(p.String()))
 	}
 }

@@ -60,7 +60,7 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	}
 	applyEnv(tree)
 
-	d := &decoder{lines: map[string]int{}, bad: map[string]bool{}}
+	d := &decoder{lines: map[string]int{}, bad: map[string]bool{}, env: map[string]string{}}
 	raw := d.decode(tree, reflect.TypeFor[Config](), "")
 	js, err := json.Marshal(raw)
 	if err != nil {
@@ -88,6 +88,12 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	}
 	kept = kept.Dedup()
 	for i := range kept {
+		if name := envOf(d.env, kept[i].Path); name != "" {
+			// The value is not the file's: no file line, and say where it came from.
+			kept[i].Line = 0
+			kept[i].Msg += " (from " + name + ")"
+			continue
+		}
 		if kept[i].Line == 0 {
 			kept[i].Line = lineOf(d.lines, kept[i].Path)
 		}
@@ -109,6 +115,21 @@ func under(path string, bad map[string]bool) bool {
 		path = path[:cut]
 	}
 	return false
+}
+
+// envOf returns the LBDNS_ variable that set path or one of its ancestors, "" if none did.
+func envOf(env map[string]string, path string) string {
+	for path != "" {
+		if name, ok := env[path]; ok {
+			return name
+		}
+		cut := max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['))
+		if cut <= 0 {
+			return ""
+		}
+		path = path[:cut]
+	}
+	return ""
 }
 
 // lineOf returns the line of path or of its nearest ancestor present in the file.
