@@ -53,7 +53,7 @@ type Result struct {
 	Healthy bool
 	Reason  string         // ReasonOK when healthy
 	Code    int            // HTTP status or SMTP reply code of the last try, 0 when none
-	RTT     time.Duration  // duration of the last try
+	RTT     time.Duration  // of the last try: its duration (udp_icmp passed by silence: the echo's)
 	Addr    netip.AddrPort // where the last try went (resolved address)
 	Tries   int
 }
@@ -114,7 +114,9 @@ func (p *Prober) try(ctx context.Context, s *spec, address string, port uint16, 
 	default:
 		r = Result{Reason: ReasonProbeNotAvailable}
 	}
-	r.RTT = time.Since(start)
+	if r.RTT == 0 { // a try may report a better RTT than its duration (udp_icmp: the echo's)
+		r.RTT = time.Since(start)
+	}
 	r.Addr = ap
 	if r.Healthy {
 		r.Reason = ReasonOK
@@ -357,11 +359,17 @@ func smtpReason(err error) string {
 // tryUDP is the udp_icmp probe: an echo request first when ICMP is available, then a UDP
 // datagram to the port; an ICMP port unreachable within the timeout fails the probe, silence
 // or an answer passes it.
+//
+// A probe that passes by silence lasts the whole timeout, so its RTT (dynamic_latency,
+// ruling 12) is the echo's round trip when there was one, not the try's duration.
 func (p *Prober) tryUDP(ctx context.Context, ap netip.AddrPort, timeout time.Duration) Result {
+	var echoRTT time.Duration
 	if p.icmpMode() != icmpNone {
+		start := time.Now()
 		if r := p.ping(ctx, ap.Addr()); !r.Healthy {
 			return r
 		}
+		echoRTT = max(time.Since(start), time.Nanosecond)
 	}
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(ap))
 	if err != nil {
@@ -391,7 +399,7 @@ func (p *Prober) tryUDP(ctx context.Context, ap netip.AddrPort, timeout time.Dur
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return Result{Healthy: true} // no port unreachable within the timeout
+			return Result{Healthy: true, RTT: echoRTT} // no port unreachable within the timeout
 		}
 	}
 	return Result{Reason: ReasonOther}

@@ -1,6 +1,8 @@
 package health
 
 import (
+	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -78,5 +80,27 @@ func TestReviewPoolUndeterminedDuringFirstRound(t *testing.T) {
 	p2.publish()
 	if st := p2.View().Pool("pool2"); st.State != PoolCritical {
 		t.Fatalf("cannot reach minimum_origins: %+v", st)
+	}
+}
+
+// A udp_icmp probe that passes by silence waits out its timeout; its RTT (dynamic_latency,
+// ruling 12) is the echo's round trip, not the timeout.
+func TestReviewUDPICMPRTTIsEcho(t *testing.T) {
+	p, _ := testProber(t, Options{})
+	if p.icmpMode() == icmpNone {
+		t.Skip("no ICMP socket here: the udp_icmp probe has no echo to time")
+	}
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close() // open and silent
+	m := mon(model.MonitorUDPICMP, func(m *model.Monitor) { m.Timeout = 1 })
+	r := p.Probe(context.Background(), m, origin("u", "127.0.0.1", uint16(u.LocalAddr().(*net.UDPAddr).Port)), "p")
+	if !r.Healthy {
+		t.Fatalf("silent open port: %+v", r)
+	}
+	if r.RTT <= 0 || r.RTT >= 500*time.Millisecond {
+		t.Fatalf("RTT %v: want the loopback echo's round trip, not the 1 s timeout", r.RTT)
 	}
 }
