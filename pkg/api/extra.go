@@ -22,7 +22,7 @@ func (h *Handler) poolRefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refs := poolReferences(&st.Catalog, id)
-	writeResult(w, http.StatusOK, refs, listInfo(len(refs)), nil)
+	writeRefs(w, r, refs)
 }
 
 func (h *Handler) monitorRefs(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +33,7 @@ func (h *Handler) monitorRefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refs := monitorReferences(&st.Catalog, id)
-	writeResult(w, http.StatusOK, refs, listInfo(len(refs)), nil)
+	writeRefs(w, r, refs)
 }
 
 func (h *Handler) monitorGroupRefs(w http.ResponseWriter, r *http.Request) {
@@ -44,15 +44,17 @@ func (h *Handler) monitorGroupRefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refs := monitorGroupReferences(&st.Catalog, id)
-	writeResult(w, http.StatusOK, refs, listInfo(len(refs)), nil)
+	writeRefs(w, r, refs)
 }
 
-func listInfo(n int) *ResultInfo {
-	pages := 1
-	if n == 0 {
-		pages = 0
+// writeRefs answers a references list, paginated like every list (page, per_page).
+func writeRefs(w http.ResponseWriter, r *http.Request, refs []Reference) {
+	page, ri, e := paginate(r, refs)
+	if e != nil {
+		writeError(w, e)
+		return
 	}
-	return &ResultInfo{Page: 1, PerPage: max(n, 1), Count: n, TotalCount: n, TotalPages: pages}
+	writeResult(w, http.StatusOK, page, ri, nil)
 }
 
 // ---- pool health ----

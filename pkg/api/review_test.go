@@ -89,3 +89,37 @@ func TestReviewBulkPoolPatchResultInfo(t *testing.T) {
 		t.Errorf("bulk patch page 2: %+v %+v", got, ri)
 	}
 }
+
+func TestReviewReferencesPaginate(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	zone := ZoneID("example.com")
+	pools := "/accounts/" + account + "/load_balancers/pools"
+	code, raw := e.raw(http.MethodPost, pools, `{"name":"shared","origins":[{"name":"o","address":"192.0.2.1"}]}`)
+	if code != http.StatusOK {
+		t.Fatalf("create pool: %d %s", code, raw.messages())
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(raw.Result, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"r1", "r2", "r3"} {
+		if code, raw := e.raw(http.MethodPost, "/zones/"+zone+"/load_balancers", `{"name":"`+n+`.example.com","default_pools":["`+p.ID+`"]}`); code != http.StatusOK {
+			t.Fatalf("create LB %s: %d %s", n, code, raw.messages())
+		}
+	}
+	code, raw = e.raw(http.MethodGet, pools+"/"+p.ID+"/references", "")
+	if ri := raw.ResultInfo; code != http.StatusOK || ri == nil || ri.Count != 3 || ri.TotalCount != 3 || ri.Page != 1 {
+		t.Fatalf("references: %d %+v", code, raw.ResultInfo)
+	}
+	code, raw = e.raw(http.MethodGet, "/user/load_balancers/pools/"+p.ID+"/references?page=2&per_page=2", "")
+	var refs []Reference
+	if err := json.Unmarshal(raw.Result, &refs); err != nil {
+		t.Fatal(err)
+	}
+	if ri := raw.ResultInfo; code != http.StatusOK || len(refs) != 1 || ri == nil || ri.Page != 2 || ri.PerPage != 2 || ri.Count != 1 || ri.TotalCount != 3 || ri.TotalPages != 2 {
+		t.Errorf("references page 2: %d %+v %+v", code, refs, raw.ResultInfo)
+	}
+	if code, raw := e.raw(http.MethodGet, pools+"/"+p.ID+"/references?per_page=x", ""); code != http.StatusBadRequest {
+		t.Errorf("per_page=x: %d %s", code, raw.messages())
+	}
+}
