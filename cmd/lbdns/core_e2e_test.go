@@ -57,6 +57,15 @@ load_balancers:
 `,
 		"badzone.yaml": strings.Replace(coreConfig, "example.test.zone", "broken.zone", 1),
 		"broken.zone":  "$ORIGIN example.test.\n@ IN SOA ns1 hostmaster 1 2 3 4 5\nwww IN A not-an-ip\n",
+		// Errors in the config and in a zone file at once (ruling 41: every problem), and a
+		// missing zone file reported once.
+		"both.yaml": strings.Replace(coreConfig, "example.test.zone", "broken.zone", 1) + `  - name: other.test
+    file: missing.zone
+pools:
+  - name: p
+    origins:
+      - { name: o, address: 192.0.2.1, weight: 2.5 }
+`,
 	})
 	run := func(cfg string) (int, string) {
 		cmd := exec.Command(binPath, "check", "--config", filepath.Join(dir, cfg))
@@ -87,6 +96,11 @@ load_balancers:
 	code, out = run("badzone.yaml")
 	if code != 1 || !strings.Contains(out, "broken.zone:3") {
 		t.Errorf("badzone.yaml: exit %d, want 1 and broken.zone:3 in\n%s", code, out)
+	}
+	code, out = run("both.yaml")
+	if code != 1 || !strings.Contains(out, "broken.zone:3") || !strings.Contains(out, "pools[0].origins[0].weight") ||
+		strings.Count(out, "missing.zone") != 1 {
+		t.Errorf("both.yaml: exit %d, want 1, the zone file's line, the weight, and missing.zone once, in\n%s", code, out)
 	}
 }
 

@@ -130,13 +130,25 @@ func load(path string) (*loaded, ProblemsError) {
 	pe := ProblemsError{File: path}
 	cfg, ps := config.Load(path)
 	pe.Problems = ps
-	if cfg == nil || ps.HasErrors() {
+	if cfg == nil {
 		return nil, pe
 	}
+	// With errors in the config, its zone files and GeoIP files are still read, so that every
+	// problem is reported at once (ruling 41).
+	// What the config check already reported (a zone file it cannot read, a bad region
+	// override) is not reported twice.
+	reported := func(prefix string) bool {
+		for _, p := range ps {
+			if !p.Warning && (p.Path == prefix || strings.HasPrefix(p.Path, prefix+".") || strings.HasPrefix(p.Path, prefix+"[")) {
+				return true
+			}
+		}
+		return false
+	}
 	l := &loaded{cfg: cfg}
-	for _, zc := range cfg.Zones {
-		if zc.File == "" {
-			continue // secondary zone: filled by transfers
+	for i, zc := range cfg.Zones {
+		if zc.File == "" || reported(fmt.Sprintf("zones[%d]", i)) {
+			continue // a secondary zone (filled by transfers), or one the config check refused
 		}
 		z, err := zone.Load(zc.Name, zc.File)
 		if err != nil {
@@ -154,11 +166,11 @@ func load(path string) (*loaded, ProblemsError) {
 		overrides = cfg.GeoIP.Regions
 	}
 	tbl, err := region.NewTable(overrides)
-	if err != nil {
+	if err != nil && !reported("geoip.regions") {
 		pe.Problems = append(pe.Problems, model.Problem{Path: "geoip.regions", Msg: err.Error()})
 	}
 	l.regions = tbl
-	if cfg.GeoIP != nil && (len(cfg.GeoIP.City) > 0 || cfg.GeoIP.ASN != "") {
+	if cfg.GeoIP != nil && (len(cfg.GeoIP.City) > 0 || cfg.GeoIP.ASN != "") && !reported("geoip") {
 		db, err := geo.Open(geo.Config{City: cfg.GeoIP.City, ASN: cfg.GeoIP.ASN, Regions: cfg.GeoIP.Regions})
 		if err != nil {
 			pe.Problems = append(pe.Problems, model.Problem{Path: "geoip", Msg: err.Error()})
