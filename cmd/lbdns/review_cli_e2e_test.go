@@ -74,3 +74,51 @@ func TestCheckOneLinePerProblem(t *testing.T) {
 		t.Fatalf("want one line naming the key, got:\n%s", stderr)
 	}
 }
+
+// TestExplainSecondaryZoneLB: a load balancer inside a secondary zone (lbdns serves it once
+// transferred) is explained, from the copy kept in data_dir/secondary, instead of failing
+// with "not inside any served zone"; without a copy the zone answers SERVFAIL (ruling 40).
+func TestExplainSecondaryZoneLB(t *testing.T) {
+	cfg := `data_dir: data
+zones:
+  - name: example.test
+    file: example.test.zone
+  - name: corp.example
+    primaries: ["127.0.0.1:1"]
+pools:
+  - { name: web, origins: [{ name: w1, address: 198.51.100.1 }] }
+load_balancers:
+  - { name: www.corp.example, default_pools: [web] }
+`
+	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"lbdns.yaml":        cfg,
+		"example.test.zone": coreZone,
+	})
+	explain := func() (int, string, string) {
+		cmd := exec.Command(binPath, "explain", "--config", filepath.Join(dir, "lbdns.yaml"), "www.corp.example", "A", "--client", "192.0.2.9")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), stdout.String(), stderr.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, stdout.String(), stderr.String()
+	}
+	code, out, errOut := explain()
+	if code != 0 || !strings.Contains(out, "rcode SERVFAIL") {
+		t.Fatalf("no copy: exit %d, want 0 and SERVFAIL\n%s%s", code, out, errOut)
+	}
+	writeFiles(t, dir, map[string]string{"data/secondary/corp.example.zone": `corp.example. 300 IN SOA ns1.corp.example. h.corp.example. 7 300 60 604800 300
+corp.example. 300 IN NS ns1.corp.example.
+ns1.corp.example. 300 IN A 192.0.2.53
+www.corp.example. 300 IN A 192.0.2.80
+`})
+	code, out, errOut = explain()
+	if code != 0 || !strings.Contains(out, "www.corp.example.\t30\tIN\tA\t198.51.100.1") || strings.Contains(out, "192.0.2.80") {
+		t.Fatalf("with the copy: exit %d, want 0 and the load balancer's answer\n%s%s", code, out, errOut)
+	}
+}

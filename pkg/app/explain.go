@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/lbdns/lbdns/pkg/snapshot"
 	"github.com/lbdns/lbdns/pkg/steer"
+	"github.com/lbdns/lbdns/pkg/zone"
 )
 
 // ExplainOptions are the inputs of `lbdns explain` (CONTRACT §1).
@@ -145,7 +147,8 @@ func Explain(w io.Writer, o ExplainOptions) error {
 	}
 	defer l.close()
 	cat := l.cfg.Catalog()
-	s, err := snapshot.Build(snapshot.Input{Zones: l.zones, Catalog: cat, Geo: l.geo, PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()})
+	zones, notes := explainZones(l)
+	s, err := snapshot.Build(snapshot.Input{Zones: zones, Catalog: cat, Geo: l.geo, PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()})
 	if err != nil {
 		return err
 	}
@@ -180,6 +183,9 @@ func Explain(w io.Writer, o ExplainOptions) error {
 	} else {
 		fmt.Fprintln(w, "geoip: none configured (every lookup fails; the PoP location is used, ruling 10)")
 	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
 	z := s.Zones.Find(name)
 	if z == nil {
 		fmt.Fprintf(w, "%s is outside every served zone: REFUSED\n", name)
@@ -193,7 +199,7 @@ func Explain(w io.Writer, o ExplainOptions) error {
 	env.Rand = rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)
 	d := &explainDyn{w: w, set: s.Steer, env: &env, q: q}
 	res := z.Lookup(name, qtype, d)
-	if d.calls == 0 {
+	if d.calls == 0 && z.Available() {
 		fmt.Fprintf(w, "%s is not a load-balanced name (or the LB does not own %s): zone data answers\n", name, dns.TypeToString[qtype])
 	}
 	fmt.Fprintf(w, "\nresult: %s, rcode %s, AA %v", res.Kind, dns.RcodeToString[res.Rcode], res.AA)
@@ -214,6 +220,31 @@ func Explain(w io.Writer, o ExplainOptions) error {
 		}
 	}
 	return nil
+}
+
+// explainZones returns the zone files' zones plus the secondary zones, as the server serves
+// them: the last good copy in data_dir/secondary when a server kept one, else a zone without
+// data (SERVFAIL, ruling 40). notes say which, for the secondary zones.
+func explainZones(l *loaded) ([]*zone.Zone, []string) {
+	zones := slices.Clone(l.zones)
+	var notes []string
+	for _, zc := range l.cfg.Zones {
+		if zc.File != "" || len(zc.Primaries) == 0 {
+			continue
+		}
+		origin := strings.ToLower(dns.Fqdn(zc.Name))
+		if l.cfg.DataDir != "" {
+			p := filepath.Join(l.cfg.DataDir, "secondary", origin+"zone")
+			if z, err := zone.Load(origin, p); err == nil {
+				zones = append(zones, z)
+				notes = append(notes, fmt.Sprintf("secondary zone %s: the last transferred copy, %s", origin, p))
+				continue
+			}
+		}
+		zones = append(zones, zone.Unavailable(origin))
+		notes = append(notes, fmt.Sprintf("secondary zone %s: no transferred copy in data_dir: SERVFAIL until the first transfer (ruling 40)", origin))
+	}
+	return zones, notes
 }
 
 func healthSource(f string) string {
