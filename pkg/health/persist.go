@@ -35,6 +35,9 @@ type savedFile struct {
 	Version int           `json:"version"`
 	Saved   time.Time     `json:"saved"`
 	Targets []savedTarget `json:"targets"`
+	// Pools is each monitored pool's last verdict (id → healthy), so that a restart does not
+	// announce again, as a first verdict, a pool health nothing changed.
+	Pools map[string]bool `json:"pools,omitempty"`
 }
 
 func (s savedTarget) key() tkey {
@@ -74,6 +77,9 @@ func (p *Prober) load() map[tkey]savedTarget {
 	for _, t := range f.Targets {
 		out[t.key()] = t
 	}
+	for id, healthy := range f.Pools {
+		p.poolMemo[id] = poolMemo{verdict: true, vhealthy: healthy}
+	}
 	p.log.Info().Int("targets", len(out)).Str("file", path).Msg("health state restored")
 	return out
 }
@@ -93,6 +99,14 @@ func (p *Prober) save() error {
 			State: t.tr.state.String(), Reason: t.tr.reason, Code: t.tr.code,
 			RTTMS: float64(t.tr.rtt) / float64(time.Millisecond), EWMAMS: t.tr.ewma, HasEWMA: t.tr.hasEWMA,
 			Changed: t.tr.changed, LastProbe: t.tr.lastProbe})
+	}
+	for id, m := range p.poolMemo {
+		if m.verdict {
+			if f.Pools == nil {
+				f.Pools = map[string]bool{}
+			}
+			f.Pools[id] = m.vhealthy
+		}
 	}
 	p.mu.Unlock()
 	b, err := json.Marshal(f)

@@ -104,3 +104,46 @@ func TestReviewUDPICMPRTTIsEcho(t *testing.T) {
 		t.Fatalf("RTT %v: want the loopback echo's round trip, not the 1 s timeout", r.RTT)
 	}
 }
+
+// A restart with the health state of data_dir restores the pools' verdicts too: an unhealthy
+// pool that is still unhealthy makes no new "Unhealthy" event (nor webhook) at every start.
+func TestReviewRestartKeepsPoolVerdict(t *testing.T) {
+	dir := t.TempDir()
+	m := mon(model.MonitorTCP)
+	pool := model.Pool{ID: "pool1", Name: "web", Monitor: m.ID, Origins: []model.Origin{origin("a", "127.0.0.1", 1001)}}
+	poolEvents := func(p *Prober) (out []Event) {
+		for _, e := range p.View().Events(0) {
+			if e.EventSource == SourcePool {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+
+	p1, _ := testProber(t, Options{DataDir: dir})
+	p1.Update(catalog(m, pool))
+	p1.record(findTarget(t, p1, "pool1", 0), fail())
+	p1.publish()
+	if evs := poolEvents(p1); len(evs) != 1 || evs[0].NewHealth != HealthUnhealthy || !evs[0].Initial {
+		t.Fatalf("first run pool events %+v", evs)
+	}
+	if err := p1.save(); err != nil {
+		t.Fatal(err)
+	}
+
+	p2, _ := testProber(t, Options{DataDir: dir})
+	p2.Update(catalog(m, pool))
+	if st := p2.View().Pool("pool1"); st.State != PoolCritical {
+		t.Fatalf("restored pool %+v", st)
+	}
+	p2.record(findTarget(t, p2, "pool1", 0), fail())
+	p2.publish()
+	if evs := poolEvents(p2); len(evs) != 0 {
+		t.Fatalf("after restart, still down: pool events %+v, want none", evs)
+	}
+	p2.record(findTarget(t, p2, "pool1", 0), pass(3))
+	p2.publish()
+	if evs := poolEvents(p2); len(evs) != 1 || evs[0].NewHealth != HealthHealthy || evs[0].Initial {
+		t.Fatalf("recovery after restart: pool events %+v, want one non-initial Healthy", evs)
+	}
+}
