@@ -362,20 +362,40 @@ func hcWaitAddr(t *testing.T, p *proc, dns bool) string {
 	return ""
 }
 
-// hcFirstAnswer sends the first query for www.hc.test as soon as serve logs its DNS address
-// (the log line follows the bind at once; ports are 0, so no other process can answer) and
-// returns the reply, its address and when it came (since start).
+// hcFirstAnswer queries www.hc.test (a load-balanced name) from the moment serve logs its DNS
+// address (the log line follows the bind at once; ports are 0, so no other process can
+// answer) until it answers NOERROR, and returns that reply, the address and when it came
+// (since start). Ruling 8: DNS service for load-balanced names starts with the first health
+// round, so until then every reply must be SERVFAIL, never an answer (the fallback's least
+// of all); zone data (ns1.hc.test) is answered from the first moment.
 func hcFirstAnswer(t *testing.T, p *proc, start time.Time) (*dns.Msg, string, time.Duration) {
 	t.Helper()
 	addr := hcWaitAddr(t, p, true)
 	c := &dns.Client{Net: "udp", Timeout: 500 * time.Millisecond}
+	static := new(dns.Msg)
+	static.SetQuestion("ns1.hc.test.", dns.TypeA)
+	if r, _, err := c.Exchange(static, addr); err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("zone data right after the bind: %v %v, want ns1.hc.test's A", r, err)
+	}
 	m := new(dns.Msg)
 	m.SetQuestion("www.hc.test.", dns.TypeA)
-	r, _, err := c.Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("first query to %s: %v\n%s", addr, err, p.logText())
+	servfails := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatalf("query to %s: %v\n%s", addr, err, p.logText())
+		}
+		if r.Rcode == dns.RcodeServerFailure && len(r.Answer) == 0 {
+			servfails++
+			time.Sleep(2 * time.Millisecond)
+			continue
+		}
+		t.Logf("first answer after %d SERVFAIL replies during the first health round", servfails)
+		return r, addr, time.Since(start)
 	}
-	return r, addr, time.Since(start)
+	t.Fatalf("www.hc.test still SERVFAIL after 10 s\n%s", p.logText())
+	return nil, addr, 0
 }
 
 func hcHTTPGet(t *testing.T, url string) string {
@@ -399,9 +419,10 @@ func hcHTTPTry(url string) (int, string, error) {
 }
 
 // TestHealthColdStart (ruling 8): DNS answers for a load-balanced name are never the fallback
-// when the primary is healthy, even for the first query, sent the moment serve logs its DNS
-// address; /readyz is 503 until the first round is done and 200 after; /metrics carries the
-// health and DNS series.
+// when the primary is healthy: from the moment serve logs its DNS address the name answers
+// SERVFAIL until the first round is in, then the whole primary (zone data is served at once);
+// /readyz is 503 until the first round is done and 200 after; /metrics carries the health and
+// DNS series.
 func TestHealthColdStart(t *testing.T) {
 	o := startHCOrigins(t)
 	// The first round takes at least 400 ms (within the 1 s timeout), so the window in which
@@ -590,8 +611,8 @@ func TestHealthStatePersists(t *testing.T) {
 	}
 
 	// Third start: the saved state says the primary is down, but it is healthy now (slowly,
-	// 400 ms). DNS starts only after the first round (ruling 8), so even the first answer the
-	// port gives is the primary's, not the restored verdict's.
+	// 400 ms). The load-balanced name is served only after the first round (ruling 8; SERVFAIL
+	// before), so even its first answer is the primary's, not the restored verdict's.
 	o.set(http.StatusOK, 400*time.Millisecond, hcPrimaryIPs...)
 	o.set(http.StatusOK, 0, hcSecondaryIPs...)
 	start := time.Now()

@@ -62,10 +62,11 @@ type App struct {
 	regions *region.Table
 	catalog *model.Catalog
 	view    *health.View
-	// outgoing: transfers' data is published (from the first health round on, so the served
-	// serial does not move between a start's unknown health and its first verdicts).
-	outgoing bool
-	second   map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
+	// healthReady: the first health round is in (ruling 8). Before it, snapshots are Starting
+	// (load-balanced names answer SERVFAIL) and transfers' data is not published, so the served
+	// serial does not move between a start's unknown health and its first verdicts.
+	healthReady bool
+	second      map[string]*zone.Zone // secondary zones by origin: transferred data, or Unavailable
 
 	store   *store.Store
 	backend *api.MemoryBackend
@@ -394,6 +395,7 @@ func (a *App) publishWith(cat model.Catalog, next *loaded) error {
 		a.cfg, a.zones, a.geo, a.regions = next.cfg, next.zones, next.geo, next.regions
 	}
 	a.catalog = &cat
+	s.Starting = !a.healthReady
 	m := a.xfr.Load()
 	if next != nil && next.xfr != nil {
 		m = next.xfr
@@ -445,6 +447,7 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 	s, err := a.buildLocked(&loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}, a.catalog)
 	if err == nil {
 		s.Health, s.View = snapshot.NewDenseHealth(s.Steer, a.view), a.view
+		s.Starting = !a.healthReady
 		a.snap.Store(s)
 	}
 	a.mu.Unlock()
@@ -461,7 +464,7 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 // 39); the zones of s are replaced by copies whose SOA carries the served serial, so SOA
 // queries, negative answers and transfers agree. a.mu is held; s is not published yet.
 func (a *App) servedSerialsLocked(s *snapshot.Snapshot, m *xfr.Manager) {
-	if m == nil || s == nil || !a.outgoing {
+	if m == nil || s == nil || !a.healthReady {
 		return
 	}
 	zones := s.Zones.Zones()
@@ -502,13 +505,14 @@ func (a *App) startOutgoing() {
 	defer a.pubMu.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.outgoing = true
+	a.healthReady = true
 	cur := a.snap.Load()
 	if cur == nil {
 		return
 	}
 	next := *cur
 	next.Gen = snapshot.NextGen()
+	next.Starting = false
 	a.servedSerialsLocked(&next, a.xfr.Load())
 	a.snap.Store(&next)
 }
@@ -637,14 +641,8 @@ func (a *App) Run(ctx context.Context) error {
 	a.startXfr()
 	defer a.stopXfr()
 
-	select {
-	case <-a.prober.Ready():
-	case <-ctx.Done():
-		return nil
-	}
-	a.onHealth(a.prober.View())
-	a.startOutgoing()
-
+	// DNS and the API are served at once: zone data is answered, load-balanced names get
+	// SERVFAIL until the first health round is in (ruling 8; /readyz says so).
 	dns, err := server.New(server.Options{
 		Listen:     a.cfg.Server.Listen,
 		Snapshots:  &a.snap,
@@ -684,6 +682,16 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		servers = append(servers, s)
 	}
+	select {
+	case <-a.prober.Ready():
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = dns.Shutdown(sctx)
+		return nil
+	}
+	a.onHealth(a.prober.View())
+	a.startOutgoing()
 	a.ready.Store(true)
 	a.log.Info().Str("version", a.opts.Version).Msg("ready")
 

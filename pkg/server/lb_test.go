@@ -138,3 +138,46 @@ func BenchmarkServeLBWithECS(b *testing.B) {
 	snap := lbSnapshot(b)
 	benchHandle(b, newZoneView(snap), q("lb.diff.test.", dns.TypeA, 1232, false, withECS("10.1.2.0/24", nil)))
 }
+
+// TestStartingSnapshot (ruling 8): before the first health round, load-balanced names answer
+// SERVFAIL while zone data is answered; the next snapshot serves both.
+func TestStartingSnapshot(t *testing.T) {
+	var p atomic.Pointer[snapshot.Snapshot]
+	snap := lbSnapshot(t)
+	starting := *snap
+	starting.Starting = true
+	p.Store(&starting)
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: &p, Log: zerolog.Nop(), Registerer: prometheus.NewRegistry(), UDPSockets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	u, _ := s.Addrs()
+	ask := func(name string, qtype uint16) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		m.SetEdns0(1232, false)
+		r, err := dns.Exchange(m, u[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := ask("lb.diff.test.", dns.TypeA); r.Rcode != dns.RcodeServerFailure || len(r.Answer) != 0 || r.Authoritative {
+		t.Errorf("LB name while starting: %v, want SERVFAIL without answer", r)
+	}
+	if r := ask("lb.diff.test.", dns.TypeTXT); r.Rcode != dns.RcodeSuccess {
+		t.Errorf("zone data (TXT) at an LB name while starting: %v, want NOERROR", r)
+	}
+	if r := ask("www.diff.test.", dns.TypeTXT); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("zone data while starting: %v", r)
+	}
+	p.Store(snap)
+	if r := ask("lb.diff.test.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
+		t.Errorf("LB name after the first round: %v", r)
+	}
+}

@@ -43,7 +43,7 @@ func newZoneView(snap *snapshot.Snapshot) *zoneView {
 	if snap.Geo != nil {
 		loc = geoDB{snap.Geo}
 	}
-	return &zoneView{zones: snap.Zones, lbs: newLBSet(snap.Steer, snap.Health, loc)}
+	return &zoneView{zones: snap.Zones, lbs: newLBSet(snap.Steer, snap.Health, loc), starting: snap.Starting}
 }
 
 // geoDB adapts *geo.DB to steer.Locator.

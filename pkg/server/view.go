@@ -10,6 +10,8 @@ import (
 type zoneView struct {
 	zones *zone.Set
 	lbs   lbSet // load balancers; zero value: none
+	// starting: load-balanced answers are SERVFAIL until the first health round (ruling 8).
+	starting bool
 }
 
 func (v *zoneView) lookup(w *worker, qname string, qtype uint16, res *result) bool {
@@ -29,5 +31,11 @@ func (v *zoneView) lookup(w *worker, qname string, qtype uint16, res *result) bo
 	res.rcode, res.aa = r.Rcode, r.AA
 	res.zone = w.zoneCounters(z.Origin())
 	res.answer, res.ns, res.extra = r.Answer, r.Ns, r.Extra
+	if v.starting && res.dynamic {
+		// A load balancer decided (part of) this answer before the first health round:
+		// SERVFAIL, so resolvers ask again or elsewhere rather than cache a guess (ruling 8).
+		res.rcode, res.aa, res.scope = dns.RcodeServerFailure, false, 0
+		res.answer, res.ns, res.extra = nil, nil, nil
+	}
 	return true
 }

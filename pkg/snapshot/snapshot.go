@@ -20,6 +20,9 @@ type Snapshot struct {
 	Steer  *steer.Set   // compiled load balancers and pools; nil when there are none
 	Health steer.Health // health as steering reads it
 	Geo    *geo.DB      // nil without a GeoIP database (every lookup fails, ruling 10)
+	// Starting: the first health round is not in yet, so load-balanced names answer SERVFAIL
+	// while zone data is served (ruling 8).
+	Starting bool
 
 	// Not read by the query path: what the snapshot was built from, for explain, the API
 	// and transfers.
