@@ -422,6 +422,7 @@ func (s *Set) compileLB(m *model.LoadBalancer) (LB, error) {
 	sort.SliceStable(lb.Rules, func(i, j int) bool { return lb.Rules[i].Priority < lb.Rules[j].Priority })
 
 	lb.Service = s.service(&lb)
+	lb.HostMX = lb.Service == ServeAddr && s.allHosts(&lb)
 	return lb, errors.Join(errs...)
 }
 
@@ -519,6 +520,20 @@ func (s *Set) service(lb *LB) Service {
 		return ServeMX
 	}
 	return ServeAddr
+}
+
+// allHosts reports whether every origin of every pool lb can reach is a hostname.
+func (s *Set) allHosts(lb *LB) bool {
+	total := 0
+	for p := range s.reachablePools(lb) {
+		for i := range s.Pools[p].Origins {
+			if s.Pools[p].Origins[i].fam != famHost {
+				return false
+			}
+			total++
+		}
+	}
+	return total > 0
 }
 
 // isServiceName reports whether name starts with two underscore labels (`_sip._tcp.`).

@@ -92,9 +92,13 @@ func (s *Set) Decide(lb int, env *Env, q *Query, out *Decision, tr *Trace) {
 
 func (d *decider) decide(out *Decision) {
 	lb, q, tr := d.lb, d.q, d.tr
-	d.want = wantOf(lb.Service, q.Type)
+	d.want = lb.wantOf(q.Type)
 	if tr != nil {
-		tr.addf("load balancer %s (%s records), query %s %s from %s", lb.Name, lb.Service, q.Name, typeName(q.Type), q.Source)
+		svc := lb.Service.String()
+		if lb.HostMX {
+			svc += " and MX"
+		}
+		tr.addf("load balancer %s (%s records), query %s %s from %s", lb.Name, svc, q.Name, typeName(q.Type), q.Source)
 		if q.HasECS {
 			tr.addf("ECS: %s", q.ECS)
 		}
@@ -160,8 +164,11 @@ func (d *decider) decide(out *Decision) {
 	d.origins(p, fallback, out)
 }
 
-func wantOf(sv Service, qtype uint16) want {
-	switch sv {
+func (lb *LB) wantOf(qtype uint16) want {
+	if lb.HostMX && qtype == typeMX {
+		return wantMX
+	}
+	switch lb.Service {
 	case ServeMX:
 		if qtype == typeMX {
 			return wantMX

@@ -166,8 +166,19 @@ func TestFamilies(t *testing.T) {
 			t.Errorf("%s %s: CNAME answer with %d origins, want exactly one", c.lb, typeName(c.qtype), len(d.Origins))
 		}
 	}
-	if !s.LBs[s.LB("hosts.example.com.")].Owns(qCNAME) || s.LBs[s.LB("hosts.example.com.")].Owns(qMX) {
-		t.Error("a hostname LB without mail marks is an address LB: owns CNAME, not MX")
+	// A hostname LB without mail marks answers A/AAAA/CNAME with a CNAME (ruling 1) and MX with
+	// its hostnames as exchangers (ruling 5); transfers take only the CNAME from it.
+	hosts := &s.LBs[s.LB("hosts.example.com.")]
+	if !hosts.Owns(qCNAME) || !hosts.Owns(qMX) || !hosts.HostMX || hosts.OwnsService(qMX) || !hosts.OwnsService(qCNAME) {
+		t.Errorf("hostname LB: owns CNAME %v, MX %v, HostMX %v; by service MX %v", hosts.Owns(qCNAME), hosts.Owns(qMX), hosts.HostMX, hosts.OwnsService(qMX))
+	}
+	var d Decision
+	s.Decide(s.LB("hosts.example.com."), env(nil, 1), query("hosts.example.com.", qMX, "192.0.2.200"), &d, nil)
+	if d.Kind != MX || len(d.Origins) == 0 {
+		t.Errorf("hostname LB, MX query: kind %v origins %v, want MX records", d.Kind, d.Origins)
+	}
+	if s.LBs[s.LB("mixed.example.com.")].HostMX {
+		t.Error("an LB with IP origins is not HostMX")
 	}
 }
 

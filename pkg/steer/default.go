@@ -16,7 +16,7 @@ func (s *Set) Default(lb int, h Health, qtype uint16, out *Decision) {
 	}
 	q := Query{Type: qtype}
 	d := decider{s: s, lb: &s.LBs[lb], q: &q, health: h, all: true}
-	d.want = wantOf(d.lb.Service, qtype)
+	d.want = d.lb.wantOf(qtype)
 	if !d.lb.Enabled || d.want == wantNone {
 		return
 	}

@@ -109,6 +109,9 @@ type Decision struct {
 //     overrides) is a hostname, and the origins are marked as mail exchangers: at least one of
 //     those pools is monitored by an `smtp` monitor, or every origin has port 25. It answers
 //     MX only (preference 10), so A/AAAA at a mail domain's apex keep coming from the zone.
+//   - An address LB whose origins are all hostnames but not marked as mail exchangers answers
+//     A/AAAA/CNAME with the CNAME of ruling 1 and MX with the hostnames as exchangers
+//     (ruling 5); see LB.HostMX.
 //
 // An LB owns only the types of its service; other types come from zone data.
 type Service uint8
@@ -341,6 +344,9 @@ type LB struct {
 	Wildcard bool
 	Enabled  bool
 	Service  Service
+	// HostMX: an address LB (ServeAddr) whose reachable origins are all hostnames also
+	// answers MX with them as exchangers (ruling 5), while A/AAAA get the CNAME of ruling 1.
+	HostMX bool
 	Settings
 	Rules []Rule // in evaluation order (priority, then array order); disabled rules dropped
 }
@@ -348,6 +354,18 @@ type LB struct {
 // Owns reports whether the load balancer answers qtype (ruling 21): A, AAAA and CNAME for an
 // address LB, MX for a mail LB, SRV for a service LB. A disabled LB owns nothing.
 func (lb *LB) Owns(qtype uint16) bool {
+	if lb == nil || !lb.Enabled {
+		return false
+	}
+	if lb.HostMX && qtype == typeMX {
+		return true
+	}
+	return lb.OwnsService(qtype)
+}
+
+// OwnsService is Owns by the LB's Service alone (HostMX left out): the types an outgoing
+// transfer takes from the LB (ruling 38), where a CNAME beside MX records would be invalid.
+func (lb *LB) OwnsService(qtype uint16) bool {
 	if lb == nil || !lb.Enabled {
 		return false
 	}

@@ -71,7 +71,7 @@ func Outgoing(z *zone.Zone, set *steer.Set, h steer.Health) []dns.RR {
 	out := make([]dns.RR, 0, len(rrs)+8)
 	for _, rr := range rrs {
 		h := rr.Header()
-		if lb := replaced[dns.CanonicalName(h.Name)]; lb != nil && lb.Owns(h.Rrtype) {
+		if lb := replaced[dns.CanonicalName(h.Name)]; lb != nil && lb.OwnsService(h.Rrtype) {
 			continue
 		}
 		out = append(out, rr)
@@ -85,7 +85,7 @@ func Outgoing(z *zone.Zone, set *steer.Set, h steer.Health) []dns.RR {
 		}
 		others := false
 		for t := range types[name] {
-			if !lb.Owns(t) && t != dns.TypeRRSIG && t != dns.TypeNSEC {
+			if !lb.OwnsService(t) && t != dns.TypeRRSIG && t != dns.TypeNSEC {
 				others = true
 			}
 		}
