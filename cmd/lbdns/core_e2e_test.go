@@ -66,6 +66,16 @@ pools:
     origins:
       - { name: o, address: 192.0.2.1, weight: 2.5 }
 `,
+		// A load balancer in a secondary zone (no data until transferred) is valid.
+		"secondary.yaml": coreConfig + `  - name: sec.test
+    primaries: ["127.0.0.1:1"]
+pools:
+  - name: p
+    origins: [{ name: o, address: 192.0.2.1 }]
+load_balancers:
+  - name: www.sec.test
+    default_pools: [p]
+`,
 	})
 	run := func(cfg string) (int, string) {
 		cmd := exec.Command(binPath, "check", "--config", filepath.Join(dir, cfg))
@@ -96,6 +106,9 @@ pools:
 	code, out = run("badzone.yaml")
 	if code != 1 || !strings.Contains(out, "broken.zone:3") {
 		t.Errorf("badzone.yaml: exit %d, want 1 and broken.zone:3 in\n%s", code, out)
+	}
+	if code, out := run("secondary.yaml"); code != 0 {
+		t.Errorf("secondary.yaml (an LB in a secondary zone): exit %d, want 0\n%s", code, out)
 	}
 	code, out = run("both.yaml")
 	if code != 1 || !strings.Contains(out, "broken.zone:3") || !strings.Contains(out, "pools[0].origins[0].weight") ||

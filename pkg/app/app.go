@@ -201,7 +201,15 @@ func Check(path string) ProblemsError {
 		return pe
 	}
 	defer l.close()
-	if _, err := snapshot.Build(snapshot.Input{Zones: l.zones, Catalog: l.cfg.Catalog(), PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()}); err != nil {
+	// Secondary zones have no data until transferred; load balancers in them are placed in
+	// the zone as serve does (their names are checked against the data once it arrives).
+	zones := slices.Clone(l.zones)
+	for _, zc := range l.cfg.Zones {
+		if zc.File == "" && len(zc.Primaries) > 0 {
+			zones = append(zones, zone.Unavailable(zc.Name))
+		}
+	}
+	if _, err := snapshot.Build(snapshot.Input{Zones: zones, Catalog: l.cfg.Catalog(), PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()}); err != nil {
 		pe.Problems = append(pe.Problems, model.Problem{Path: "load_balancers", Msg: err.Error()})
 	}
 	return pe
