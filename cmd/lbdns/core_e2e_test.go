@@ -66,6 +66,16 @@ pools:
     origins:
       - { name: o, address: 192.0.2.1, weight: 2.5 }
 `,
+		// A GeoIP file that is not an MMDB: the field and its line. A pool name two pools share:
+		// ambiguous, reported once.
+		"junk.mmdb": "not a database\n",
+		"geo.yaml":  coreConfig + "geoip:\n  city: [junk.mmdb]\n",
+		"dup.yaml": coreConfig + `pools:
+  - { id: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, name: dup, origins: [{ name: a, address: 192.0.2.1 }] }
+  - { id: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, name: dup, origins: [{ name: a, address: 192.0.2.2 }] }
+load_balancers:
+  - { name: www.example.test, default_pools: [dup] }
+`,
 		// A load balancer in a secondary zone (no data until transferred) is valid.
 		"secondary.yaml": coreConfig + `  - name: sec.test
     primaries: ["127.0.0.1:1"]
@@ -109,6 +119,12 @@ load_balancers:
 	}
 	if code, out := run("secondary.yaml"); code != 0 {
 		t.Errorf("secondary.yaml (an LB in a secondary zone): exit %d, want 0\n%s", code, out)
+	}
+	if code, out := run("geo.yaml"); code != 1 || !strings.Contains(out, "geo.yaml:9: geoip.city[0]: ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("geo.yaml: exit %d, want 1 and one line \"geo.yaml:9: geoip.city[0]: …\"\n%s", code, out)
+	}
+	if code, out := run("dup.yaml"); code != 1 || !strings.Contains(out, "shared by several pools") || strings.Contains(out, "unknown pool") {
+		t.Errorf("dup.yaml: exit %d, want 1 and the ambiguity alone\n%s", code, out)
 	}
 	code, out = run("both.yaml")
 	if code != 1 || !strings.Contains(out, "broken.zone:3") || !strings.Contains(out, "pools[0].origins[0].weight") ||

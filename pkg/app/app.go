@@ -174,7 +174,12 @@ func load(path string) (*loaded, ProblemsError) {
 	if cfg.GeoIP != nil && (len(cfg.GeoIP.City) > 0 || cfg.GeoIP.ASN != "") && !reported("geoip") {
 		db, err := geo.Open(geo.Config{City: cfg.GeoIP.City, ASN: cfg.GeoIP.ASN, Regions: cfg.GeoIP.Regions})
 		if err != nil {
-			pe.Problems = append(pe.Problems, model.Problem{Path: "geoip", Msg: err.Error()})
+			// geo names the field ("geoip.city[0]: …"): that is the problem's path.
+			path, msg := "geoip", err.Error()
+			if f, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(f, "geoip.") && !strings.Contains(f, " ") {
+				path, msg = f, rest
+			}
+			pe.Problems = append(pe.Problems, model.Problem{Path: path, Msg: msg, Line: cfg.LineOf(path)})
 		} else {
 			l.geo = db
 		}

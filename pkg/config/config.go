@@ -81,6 +81,8 @@ type Config struct {
 	// File is the absolute path of the loaded file ("" when parsed from memory).
 	File string `json:"-"`
 	dir  string // directory of File: relative paths are resolved against it
+	// lines: the line of each field path in the file (for problems found after Load).
+	lines map[string]int
 }
 
 // Server is the DNS listener section.

@@ -75,6 +75,7 @@ func Parse(data []byte, path string) (*Config, model.Problems) {
 	var ps model.Problems
 	dir := filepath.Dir(path)
 	cfg.dir = dir
+	cfg.lines = d.lines
 	cfg.defaults()
 	cfg.resolvePaths(dir)
 	ps.Add(cfg.validate())
@@ -130,6 +131,16 @@ func envOf(env map[string]string, path string) string {
 		path = path[:cut]
 	}
 	return ""
+}
+
+// LineOf returns the line in the config file of field path (or of its nearest ancestor that
+// the file sets), 0 when unknown: for problems found after Load (a GeoIP file that does not
+// open).
+func (c *Config) LineOf(path string) int {
+	if c == nil {
+		return 0
+	}
+	return lineOf(c.lines, path)
 }
 
 // lineOf returns the line of path or of its nearest ancestor present in the file.
