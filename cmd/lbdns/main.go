@@ -199,7 +199,7 @@ func newExplainCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&o.Config, "config", "c", "", "config file")
-	cmd.Flags().StringVar(&o.HealthFile, "health", "", "health file (JSON; see README) — default: every origin healthy")
+	cmd.Flags().StringVar(&o.HealthFile, "health", "", "health file (JSON; see README) — default: the last known health in data_dir/health.json, else every origin healthy")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "seed of the random source")
 	cmd.Flags().StringVar(&o.Client, "client", "", "the resolver's address (the query's source)")
 	cmd.Flags().StringVar(&o.ECS, "ecs", "", "EDNS Client Subnet, as CIDR")
