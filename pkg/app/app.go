@@ -624,9 +624,13 @@ func (a *App) reload() error {
 // Snapshot returns the snapshot being served.
 func (a *App) Snapshot() *snapshot.Snapshot { return a.snap.Load() }
 
+// startGrace is how long serve waits for the first health round before it binds DNS anyway.
+const startGrace = time.Second
+
 // Run serves until ctx is cancelled, then drains and returns nil. It starts the metrics
-// listener first (so /readyz can say "not ready"), then the prober, and binds DNS once the
-// first probe round is done or its time bound passed (ruling 8).
+// listener first (so /readyz can say "not ready"), then the prober, and binds DNS and the API
+// once the first probe round is done or startGrace passed; load-balanced names are served
+// from the end of that round (or its time bound, ruling 8).
 func (a *App) Run(ctx context.Context) error {
 	defer a.closeStore()
 	var servers []*http.Server
@@ -654,8 +658,24 @@ func (a *App) Run(ctx context.Context) error {
 	a.startXfr()
 	defer a.stopXfr()
 
-	// DNS and the API are served at once: zone data is answered, load-balanced names get
-	// SERVFAIL until the first health round is in (ruling 8; /readyz says so).
+	// The first health round usually takes milliseconds: DNS waits for it up to startGrace,
+	// so that load-balanced names are answered from the first query. A slower round does not
+	// hold zone data and the API back: they are served after startGrace, and load-balanced
+	// names get SERVFAIL until the round is in (ruling 8; /readyz says so).
+	select {
+	case <-a.prober.Ready():
+	case <-time.After(startGrace):
+	case <-ctx.Done():
+		return nil
+	}
+	healthIn := false
+	select {
+	case <-a.prober.Ready():
+		a.onHealth(a.prober.View())
+		a.startOutgoing()
+		healthIn = true
+	default:
+	}
 	dns, err := server.New(server.Options{
 		Listen:     a.cfg.Server.Listen,
 		Snapshots:  &a.snap,
@@ -695,16 +715,18 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		servers = append(servers, s)
 	}
-	select {
-	case <-a.prober.Ready():
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = dns.Shutdown(sctx)
-		return nil
+	if !healthIn {
+		select {
+		case <-a.prober.Ready():
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = dns.Shutdown(sctx)
+			return nil
+		}
+		a.onHealth(a.prober.View())
+		a.startOutgoing()
 	}
-	a.onHealth(a.prober.View())
-	a.startOutgoing()
 	a.ready.Store(true)
 	a.log.Info().Str("version", a.opts.Version).Msg("ready")
 
