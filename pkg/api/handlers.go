@@ -24,6 +24,9 @@ type hooks[T any] struct {
 	referrers func(c *model.Catalog, id string) []string
 	// decorate adds read-only fields to a reply (healthy, zone_name).
 	decorate func(h *Handler, st State, o T) T
+	// merge adjusts the fields of a PATCH (stored object overlaid with the body) before they
+	// are decoded: monitors drop a method that does not follow a changed type.
+	merge func(old *T, body, fields map[string]json.RawMessage)
 }
 
 func (hk hooks[T]) visible(h *Handler, r *http.Request) (func(*T) bool, *Error) {
@@ -179,6 +182,9 @@ func replaceObject[T any](h *Handler, hk hooks[T], merge bool, w http.ResponseWr
 			clean(fields)
 			for k, v := range body {
 				fields[k] = v
+			}
+			if hk.merge != nil {
+				hk.merge(old, body, fields)
 			}
 		}
 		obj, e := decodeStrict[T](fields)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -10,6 +11,35 @@ import (
 var monitorHooks = hooks[model.Monitor]{
 	k:         monitors,
 	referrers: monitorReferrers,
+	merge:     mergeMonitor,
+}
+
+// mergeMonitor makes type-dependent defaults follow a type changed by a PATCH: without a
+// method in the body, PATCH {"type":"tcp"} on an http monitor with the default GET gives
+// connection_established (and back), as a monitor created with the new type would have.
+func mergeMonitor(old *model.Monitor, body, fields map[string]json.RawMessage) {
+	rawType, ok := body["type"]
+	if !ok {
+		return
+	}
+	if _, ok := body["method"]; ok {
+		return
+	}
+	var typ string
+	if json.Unmarshal(rawType, &typ) != nil {
+		return // decodeStrict reports it
+	}
+	if typ == "" {
+		typ = model.MonitorHTTP
+	}
+	if typ == old.Type {
+		return
+	}
+	if m := model.RetypedMonitorMethod(old.Type, old.Method, typ); m != "" {
+		fields["method"], _ = json.Marshal(m)
+	} else {
+		delete(fields, "method")
+	}
 }
 
 var monitorGroupHooks = hooks[model.MonitorGroup]{

@@ -116,6 +116,41 @@ func NormalizeMonitor(m *Monitor) {
 // MethodConnectionEstablished is the only method of tcp monitors (Cloudflare's spelling).
 const MethodConnectionEstablished = "connection_established"
 
+// DefaultMonitorMethod is the method NormalizeMonitor gives a monitor of type typ that has
+// none: GET for http(s), connection_established for tcp, none for the other types.
+func DefaultMonitorMethod(typ string) string {
+	switch typ {
+	case "", MonitorHTTP, MonitorHTTPS:
+		return "GET"
+	case MonitorTCP:
+		return MethodConnectionEstablished
+	}
+	return ""
+}
+
+// RetypedMonitorMethod is the method a monitor keeps when a PATCH changes its type from
+// oldType to newType without giving a method: the stored method when it was chosen for the
+// old type and still means something for the new one (HEAD from http to https), else ""
+// so that NormalizeMonitor gives the new type's default (GET on http → tcp becomes
+// connection_established, connection_established on tcp → http becomes GET). Type-dependent
+// defaults follow the type, as on a monitor created with the new type.
+func RetypedMonitorMethod(oldType, oldMethod, newType string) string {
+	if oldMethod == DefaultMonitorMethod(oldType) {
+		return ""
+	}
+	switch newType {
+	case "", MonitorHTTP, MonitorHTTPS:
+		if isToken(oldMethod) && oldMethod != MethodConnectionEstablished {
+			return oldMethod
+		}
+	case MonitorTCP:
+		if oldMethod == MethodConnectionEstablished {
+			return oldMethod
+		}
+	}
+	return ""
+}
+
 // NormalizePool fills a pool's defaults: enabled true, minimum_origins 1, origin_steering
 // policy random (ruling 2), load_shedding policies random/hash when the object is present,
 // and for every origin enabled true and weight 1.
