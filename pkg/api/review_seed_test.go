@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +80,39 @@ func TestReviewSeedPatchMonitorTypeMethodFollows(t *testing.T) {
 	// PUT is unaffected: omitted fields take the new type's defaults.
 	if code, raw := e.raw(http.MethodPut, monitors+"/"+id, `{"type":"tcp"}`); code != http.StatusOK {
 		t.Errorf("PUT tcp: %d %s", code, raw.messages())
+	}
+}
+
+// session_affinity_attributes.require_all_headers is a *bool in cloudflare-go's LoadBalancer:
+// an explicit false comes back as false, not absent.
+func TestReviewSeedRequireAllHeadersFalseRoundTrips(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	lbs := "/zones/" + ZoneID("example.com") + "/load_balancers"
+	for _, want := range []string{"false", "true"} {
+		code, raw := e.raw(http.MethodPost, lbs, `{"name":"h`+want+`.example.com","default_pools":["file-pool"],"session_affinity":"header",`+
+			`"session_affinity_ttl":1800,"session_affinity_attributes":{"headers":["x-session"],"require_all_headers":`+want+`}}`)
+		if code != http.StatusOK {
+			t.Fatalf("POST: %d %s", code, raw.messages())
+		}
+		var lb struct {
+			ID    string
+			Attrs map[string]json.RawMessage `json:"session_affinity_attributes"`
+		}
+		if err := json.Unmarshal(raw.Result, &lb); err != nil {
+			t.Fatal(err)
+		}
+		code, raw = e.raw(http.MethodGet, lbs+"/"+lb.ID, "")
+		lb.Attrs = nil
+		if err := json.Unmarshal(raw.Result, &lb); code != http.StatusOK || err != nil {
+			t.Fatalf("GET: %d %v", code, err)
+		}
+		if got := string(lb.Attrs["require_all_headers"]); got != want {
+			t.Errorf("require_all_headers sent %s, GET gives %q", want, got)
+		}
+	}
+	// Absent stays absent.
+	code, raw := e.raw(http.MethodPost, lbs, `{"name":"hn.example.com","default_pools":["file-pool"],"session_affinity_attributes":{"samesite":"Auto"}}`)
+	if code != http.StatusOK || strings.Contains(string(raw.Result), "require_all_headers") {
+		t.Errorf("absent require_all_headers: %d %s", code, raw.Result)
 	}
 }

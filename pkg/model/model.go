@@ -195,7 +195,7 @@ type SessionAffinityAttributes struct {
 	DrainDuration        int      `json:"drain_duration,omitempty"`
 	ZeroDowntimeFailover string   `json:"zero_downtime_failover,omitempty"`
 	Headers              []string `json:"headers,omitempty"`
-	RequireAllHeaders    bool     `json:"require_all_headers,omitempty"`
+	RequireAllHeaders    *bool    `json:"require_all_headers,omitempty"` // a pointer, as in cloudflare-go: an explicit false round-trips
 }
 
 // RuleOverrides are the load balancer fields a matching rule replaces (ruling 18, 19).
