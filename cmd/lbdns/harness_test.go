@@ -27,7 +27,14 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binPath = filepath.Join(dir, "lbdns")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	args := []string{"build", "-o", binPath}
+	if os.Getenv("LBDNS_E2E_BUILD_RACE") == "1" {
+		// Every e2e test against a binary built with the race detector; a race ends the
+		// process (halt_on_error), so the test that provoked it fails.
+		args = append(args, "-race")
+		os.Setenv("GORACE", "halt_on_error=1")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build lbdns: %v\n%s", err, out)
 		os.Exit(2)
