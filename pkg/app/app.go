@@ -610,6 +610,7 @@ func (a *App) reload() error {
 	if l.xfr != nil {
 		a.swapXfr(l.xfr)
 	}
+	a.prober.SetNotifications(notifications(l.cfg))
 	if h := a.apiH.Load(); h != nil && l.cfg.API != nil {
 		if err := h.SetTokens(apiTokens(l.cfg)); err != nil {
 			a.log.Error().Err(err).Msg("api tokens not replaced; the previous ones stay")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -236,14 +237,19 @@ const (
 type notifier struct {
 	log     zerolog.Logger
 	met     *metrics
-	sinks   []*sink
 	backoff time.Duration // first retry delay, doubled each time
 	client  *http.Client
+
+	mu    sync.Mutex
+	sinks []*sink
+	ctx   context.Context // run's, nil before run: sinks added later start their sender there
+	wg    sync.WaitGroup  // the senders
 }
 
 type sink struct {
-	n     Notification
-	queue chan []byte
+	n      Notification
+	queue  chan []byte
+	cancel context.CancelFunc // stops the sender (nil while not started)
 }
 
 // WebhookPayload is the JSON body POSTed to a notification webhook.
@@ -263,6 +269,56 @@ func newNotifier(log zerolog.Logger, ns []Notification, met *metrics) *notifier 
 	return nt
 }
 
+// set replaces the notifications (a reload). A notification that did not change keeps its
+// queue and sender, so nothing queued for it is lost; removed ones stop after the delivery in
+// progress; new ones start at once when run is running.
+func (nt *notifier) set(ns []Notification) {
+	nt.mu.Lock()
+	defer nt.mu.Unlock()
+	old := nt.sinks
+	next := make([]*sink, 0, len(ns))
+	for _, n := range ns {
+		var s *sink
+		for i, o := range old {
+			if o != nil && reflect.DeepEqual(o.n, n) {
+				s, old[i] = o, nil
+				break
+			}
+		}
+		if s == nil {
+			s = &sink{n: n, queue: make(chan []byte, webhookQueue)}
+			if nt.ctx != nil {
+				nt.start(s)
+			}
+		}
+		next = append(next, s)
+	}
+	for _, o := range old {
+		if o != nil && o.cancel != nil {
+			o.cancel()
+		}
+	}
+	nt.sinks = next
+}
+
+// start runs s's sender under nt.ctx. nt.mu is held.
+func (nt *notifier) start(s *sink) {
+	ctx, cancel := context.WithCancel(nt.ctx)
+	s.cancel = cancel
+	nt.wg.Add(1)
+	go func() {
+		defer nt.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case b := <-s.queue:
+				nt.deliver(ctx, s, b)
+			}
+		}
+	}()
+}
+
 func eventText(e *Event) string {
 	if e.EventSource == SourceOrigin && len(e.Origins) == 1 {
 		o := e.Origins[0]
@@ -273,7 +329,10 @@ func eventText(e *Event) string {
 
 // enqueue never blocks.
 func (nt *notifier) enqueue(e *Event, f *model.NotificationFilter) {
-	for _, s := range nt.sinks {
+	nt.mu.Lock()
+	sinks := nt.sinks
+	nt.mu.Unlock()
+	for _, s := range sinks {
 		if !s.n.matches(e, f) {
 			continue
 		}
@@ -292,22 +351,17 @@ func (nt *notifier) enqueue(e *Event, f *model.NotificationFilter) {
 }
 
 func (nt *notifier) run(ctx context.Context) {
-	var wg sync.WaitGroup
+	nt.mu.Lock()
+	nt.ctx = ctx
 	for _, s := range nt.sinks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case b := <-s.queue:
-					nt.deliver(ctx, s, b)
-				}
-			}
-		}()
+		nt.start(s)
 	}
-	wg.Wait()
+	nt.mu.Unlock()
+	<-ctx.Done()
+	nt.mu.Lock()
+	nt.ctx = nil // a later set starts no sender
+	nt.mu.Unlock()
+	nt.wg.Wait()
 }
 
 // deliver POSTs b, retrying network errors, 429 and 5xx with exponential backoff.

@@ -214,6 +214,10 @@ func New(opts Options) *Prober {
 }
 
 // View is the current health View (never nil).
+// SetNotifications replaces the webhook receivers (a reload): unchanged ones keep their
+// queues, removed ones stop, new ones receive the events from now on.
+func (p *Prober) SetNotifications(ns []Notification) { p.notify.set(ns) }
+
 func (p *Prober) View() *View { return p.view.Load() }
 
 // OnChange registers f to be called, in order, after each new View is published. Calls are

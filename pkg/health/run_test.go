@@ -312,3 +312,54 @@ func TestPreview(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestSetNotifications: a reload replaces the webhook receivers; events after it go to the new
+// set only.
+func TestSetNotifications(t *testing.T) {
+	got := make(chan string, 10)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var pl WebhookPayload
+		_ = json.NewDecoder(r.Body).Decode(&pl)
+		got <- pl.Name
+	}))
+	defer recv.Close()
+	clk := newClock()
+	p, _ := testProber(t, Options{Now: clk.Now, Notifications: []Notification{{Name: "old", Webhook: recv.URL}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.notify.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	m := mon(model.MonitorTCP)
+	p.Update(catalog(m, model.Pool{ID: "p1", Name: "web", Monitor: m.ID, Origins: []model.Origin{origin("a", "127.0.0.1", 1)}}))
+	tgt := findTarget(t, p, "p1", 0)
+	p.record(tgt, pass(5))
+	p.publish()
+	next := func(want string) {
+		t.Helper()
+		select {
+		case name := <-got:
+			if name != want {
+				t.Fatalf("delivered to %q, want %q", name, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no delivery to %q", want)
+		}
+	}
+	clk.Advance(time.Minute)
+	p.record(tgt, fail())
+	p.publish()
+	next("old") // origin event
+	next("old") // pool event
+
+	p.SetNotifications([]Notification{{Name: "new", Webhook: recv.URL, EventSource: []string{"origin"}}})
+	clk.Advance(time.Minute)
+	p.record(tgt, pass(5))
+	p.publish()
+	next("new")
+	select {
+	case name := <-got:
+		t.Fatalf("unexpected delivery to %q after the reload", name)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
