@@ -181,3 +181,45 @@ func TestStartingSnapshot(t *testing.T) {
 		t.Errorf("LB name after the first round: %v", r)
 	}
 }
+
+// TestOtherZoneTargets (ruling 5): MX and SRV targets in another served zone get their
+// addresses in the additional section too.
+func TestOtherZoneTargets(t *testing.T) {
+	a, err := zone.Parse("a.test.", strings.NewReader("$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n@ IN MX 10 mx.b.test.\n_s._tcp IN SRV 0 1 5060 sip.b.test.\n"), "a.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := zone.Parse("b.test.", strings.NewReader("$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.2\nmx IN A 192.0.2.25\nmx IN AAAA 2001:db8::25\nsip IN A 192.0.2.50\n"), "b.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startTest(t, &zoneView{zones: zone.NewSet(a, b)}, 0, nil)
+	for _, c := range []struct {
+		name  string
+		qtype uint16
+		want  []string
+	}{
+		{"a.test.", dns.TypeMX, []string{"mx.b.test. A 192.0.2.25", "mx.b.test. AAAA 2001:db8::25"}},
+		{"_s._tcp.a.test.", dns.TypeSRV, []string{"sip.b.test. A 192.0.2.50"}},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(c.name, c.qtype)
+		r, err := dns.Exchange(m, ts.udp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, rr := range r.Extra {
+			switch x := rr.(type) {
+			case *dns.A:
+				got = append(got, x.Hdr.Name+" A "+x.A.String())
+			case *dns.AAAA:
+				got = append(got, x.Hdr.Name+" AAAA "+x.AAAA.String())
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s %s: additional %q, want %q", c.name, dns.TypeToString[c.qtype], got, c.want)
+		}
+	}
+}
