@@ -386,7 +386,7 @@ func (a *App) publishWith(cat model.Catalog, next *loaded) error {
 	a.pubMu.Lock()
 	defer a.pubMu.Unlock()
 	a.mu.Lock()
-	in := &loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}
+	in := a.inputsLocked()
 	if next != nil {
 		in = next
 	}
@@ -419,6 +419,11 @@ func (a *App) publishWith(cat model.Catalog, next *loaded) error {
 	// The prober may publish a new view (onHealth) from inside Update: a.mu is not held here.
 	a.prober.Update(&cat)
 	return nil
+}
+
+// inputsLocked returns the current build inputs. a.mu is held.
+func (a *App) inputsLocked() *loaded {
+	return &loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}
 }
 
 // buildLocked compiles inputs in, the secondary zones and the health view with catalog cat
@@ -457,7 +462,7 @@ func (a *App) onSecondary(origin string, z *zone.Zone) {
 		a.mu.Unlock()
 		return // the first publish picks it up
 	}
-	s, err := a.buildLocked(&loaded{cfg: a.cfg, zones: a.zones, geo: a.geo, regions: a.regions}, a.catalog)
+	s, err := a.buildLocked(a.inputsLocked(), a.catalog)
 	if err == nil {
 		s.Health, s.View = snapshot.NewDenseHealth(s.Steer, a.view), a.view
 		s.Starting = !a.healthReady
