@@ -616,12 +616,18 @@ func TestAPIZonesFollowReload(t *testing.T) {
 	n := s.logCount()
 	s.signal(syscall.SIGHUP)
 	s.waitLog("reloaded", n, 5*time.Second)
-	var zones []struct{ ID, Name string }
+	var zones []struct {
+		ID, Name    string
+		NameServers []string `json:"name_servers"`
+	}
 	e := w.ok(t, "GET", "/zones?name=new.test", nil)
 	checkEnvelope(t, "zones", e, true)
 	e.into(t, &zones)
 	if len(zones) != 1 || zones[0].ID != api.ZoneID("new.test") {
 		t.Fatalf("zones?name=new.test after the reload: %s", e.Result)
+	}
+	if len(zones[0].NameServers) != 1 || zones[0].NameServers[0] != "ns1.new.test" {
+		t.Errorf("name_servers of new.test: %q, want the apex NS [ns1.new.test]", zones[0].NameServers)
 	}
 	w.ok(t, "POST", "/zones/"+zones[0].ID+"/load_balancers", map[string]any{"name": "lb.new.test", "default_pools": []string{pid}})
 	waitAnswer(t, s.DNS, "lb.new.test", []string{"192.0.2.5"}, time.Second)

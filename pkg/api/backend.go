@@ -65,8 +65,9 @@ func (c Change) Empty() bool {
 
 // Zone is a zone lbdns serves, as the zones API shows it.
 type Zone struct {
-	ID   string // 32 hex characters, ZoneID(Name)
-	Name string // lower case, no trailing dot
+	ID          string   // 32 hex characters, ZoneID(Name)
+	Name        string   // lower case, no trailing dot
+	NameServers []string // the zone's apex NS targets (no trailing dot); nil when unknown
 }
 
 // ZoneID is the id of the zone name: derived from the name, so stable across restarts.

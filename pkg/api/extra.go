@@ -469,9 +469,13 @@ type accountJSON struct {
 }
 
 func (h *Handler) zoneJSON(z Zone) zoneJSON {
+	ns := z.NameServers
+	if ns == nil {
+		ns = []string{}
+	}
 	return zoneJSON{
 		ID: z.ID, Name: z.Name, Status: "active", Type: "full",
-		NameServers: []string{}, Permissions: []string{"#zone:read", "#load_balancer:read", "#load_balancer:edit"},
+		NameServers: ns, Permissions: []string{"#zone:read", "#load_balancer:read", "#load_balancer:edit"},
 		Account: accountJSON{ID: h.opts.AccountID, Name: "lbdns"},
 	}
 }

@@ -271,7 +271,7 @@ func New(path string, o Options) (*App, error) {
 		b, err := api.NewMemoryBackend(api.MemoryConfig{
 			Store:   st,
 			File:    *a.cfg.Catalog(),
-			Zones:   api.ZonesFromNames(a.cfg.ZoneNames()...),
+			Zones:   apiZones(l),
 			Publish: a.publish,
 			Health:  a.apiHealth,
 			Probe:   a.apiProbe,
@@ -363,6 +363,25 @@ func (a *App) swapXfr(m *xfr.Manager) {
 // handleXfr is the DNS server's hook for NOTIFY and transfers: the current manager's.
 func (a *App) handleXfr(w dns.ResponseWriter, req *dns.Msg) bool {
 	return a.xfr.Load().Handle(w, req)
+}
+
+// apiZones returns the served zones as the API shows them, with the apex NS targets of the
+// zones loaded from files as their name_servers.
+func apiZones(l *loaded) []api.Zone {
+	out := api.ZonesFromNames(l.cfg.ZoneNames()...)
+	for i := range out {
+		for _, z := range l.zones {
+			if zoneKey(z.Origin()) != zoneKey(out[i].Name) {
+				continue
+			}
+			for _, rr := range z.Lookup(z.Origin(), dns.TypeNS, nil).Answer {
+				if ns, ok := rr.(*dns.NS); ok {
+					out[i].NameServers = append(out[i].NameServers, strings.TrimSuffix(ns.Ns, "."))
+				}
+			}
+		}
+	}
+	return out
 }
 
 func notifications(cfg *config.Config) []health.Notification {
@@ -604,7 +623,7 @@ func (a *App) reload() error {
 	publish := func(cat model.Catalog) error { return a.publishWith(cat, l) }
 	var err error
 	if a.backend != nil {
-		err = a.backend.ReloadWith(*l.cfg.Catalog(), api.ZonesFromNames(l.cfg.ZoneNames()...), publish)
+		err = a.backend.ReloadWith(*l.cfg.Catalog(), apiZones(l), publish)
 	} else {
 		err = publish(*l.cfg.Catalog())
 	}
