@@ -9,23 +9,23 @@ package main
 // peer is missing is skipped with a message saying which package to install.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 )
 
 const (
@@ -33,109 +33,6 @@ const (
 	xfrSecret  = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=" // base64, as docs/examples/secrets/xfr.key
 	xfrOther   = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItMTI=" // same key name, another secret
 )
-
-// xfrFreePort returns a port free on 127.0.0.1 for both UDP and TCP (for a peer, or for an
-// lbdns whose port a peer must know before lbdns starts).
-func xfrFreePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port on 127.0.0.1")
-	return 0
-}
-
-// xfrPeer is a running peer server (knotd, nsd, named) in the foreground.
-type xfrPeer struct {
-	name string
-	cmd  *exec.Cmd
-	out  *xfrBuf
-	done chan struct{}
-}
-
-// xfrBuf is a bytes.Buffer safe for the peer's output goroutines and the test.
-type xfrBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *xfrBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *xfrBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// xfrStartPeer starts a peer and waits until it answers origin's SOA on addr (wantSOA) or
-// answers at all (!wantSOA: a secondary that has no copy yet says SERVFAIL). logFile, when
-// set, is printed with the output if the test fails.
-func xfrStartPeer(t *testing.T, addr, origin string, wantSOA bool, logFile, name string, args ...string) *xfrPeer {
-	t.Helper()
-	p := &xfrPeer{name: name, out: &xfrBuf{}, done: make(chan struct{})}
-	p.cmd = exec.Command(name, args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, p.out.String())
-			if logFile != "" {
-				b, _ := os.ReadFile(logFile)
-				t.Logf("%s:\n%s", logFile, b)
-			}
-		}
-	})
-	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(origin), dns.TypeSOA)
-	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited:\n%s", name, p.out.String())
-		default:
-		}
-		r, _, err := c.Exchange(q, addr)
-		if err == nil && (!wantSOA || r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0) {
-			return p
-		}
-	}
-	t.Fatalf("%s does not answer on %s:\n%s", name, addr, p.out.String())
-	return nil
-}
-
-// stop ends the peer (SIGTERM, then SIGKILL after 5 s); idempotent.
-func (p *xfrPeer) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
 
 // xfrAns is one reply, reduced: rcode, AA, and the answer records as "TYPE rdata", sorted.
 type xfrAns struct {
@@ -260,43 +157,6 @@ func xfrFindLog(p *proc, from int, msg string, match func(map[string]any) bool) 
 // ---------------------------------------------------------------------------------------
 // Knot as the primary, lbdns the secondary (cases 1, 2 and 5).
 
-const xfrKnotConf = `server:
-    listen: 127.0.0.1@PORT
-    rundir: "DIR"
-    background-workers: 1
-    udp-workers: 1
-    tcp-workers: 1
-database:
-    storage: "DIR"
-control:
-    listen: "DIR/knot.sock"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: xfr-key
-    algorithm: hmac-sha256
-    secret: SECRET
-remote:
-  - id: lbdns
-    address: 127.0.0.1@LBDNS
-    key: xfr-key
-acl:
-  - id: transfer
-    address: 127.0.0.1
-    key: xfr-key
-    action: transfer
-zone:
-  - domain: sec.test
-    file: "DIR/sec.test.zone"
-    zonefile-load: difference
-    journal-content: changes
-    zonefile-sync: -1
-    semantic-checks: off
-    notify: lbdns
-    acl: transfer
-`
-
 // The SOA: refresh 2, retry 1, expire 8 (short, for the expiry after the restart).
 const xfrKnotZoneV1 = `$ORIGIN sec.test.
 $TTL 300
@@ -348,11 +208,10 @@ func TestXfrKnotPrimaryE2E(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	knotPort, lbPort := xfrFreePort(t), xfrFreePort(t)
+	knotPort, lbPort := xfrtest.FreePort(t), xfrtest.FreePort(t)
 	knotAddr := fmt.Sprintf("127.0.0.1:%d", knotPort)
 	knotDir := filepath.Join(dir, "knot")
-	knotConf := strings.NewReplacer("PORT", fmt.Sprint(knotPort), "DIR", knotDir, "SECRET", xfrSecret,
-		"LBDNS", fmt.Sprint(lbPort)).Replace(xfrKnotConf)
+	knotConf := xfrtest.Conf{Port: knotPort, Dir: knotDir, Zone: "sec.test", Secret: xfrSecret, LBDNS: lbPort}.Knot()
 	writeFiles(t, knotDir, map[string]string{"knot.conf": knotConf, "sec.test.zone": xfrKnotZoneV1})
 	knotConfFile := filepath.Join(knotDir, "knot.conf")
 	lbDir := writeFiles(t, filepath.Join(dir, "lbdns"), map[string]string{
@@ -361,7 +220,7 @@ func TestXfrKnotPrimaryE2E(t *testing.T) {
 	})
 	cfg := filepath.Join(lbDir, "lbdns.yaml")
 
-	knot := xfrStartPeer(t, knotAddr, "sec.test", true, "", "knotd", "-c", knotConfFile)
+	knot := xfrtest.Start(t, knotAddr, "sec.test", true, "", "knotd", "-c", knotConfFile)
 	lb := startServe(t, cfg)
 	addr := lb.DNS
 	metrics := xfrMetricsAddr(t, lb)
@@ -410,7 +269,7 @@ func TestXfrKnotPrimaryE2E(t *testing.T) {
 	}
 	if ok, seen := xfrWait(10*time.Second, func() string { return fmt.Sprint(xfrSerial(addr, "sec.test")) },
 		func(s string) bool { return s == "2" }); !ok {
-		t.Fatalf("lbdns never served serial 2 after the change at Knot (serials seen: %v)\n%s\nknot:\n%s", seen, lb.logText(), knot.out.String())
+		t.Fatalf("lbdns never served serial 2 after the change at Knot (serials seen: %v)\n%s\nknot:\n%s", seen, lb.logText(), knot.Output())
 	}
 	check("after IXFR (the LB still replaces the A)", "www.sec.test", dns.TypeA, wantLB...)
 	check("after IXFR (changed)", "mail.sec.test", dns.TypeA, "A 192.0.2.21")
@@ -442,7 +301,7 @@ func TestXfrKnotPrimaryE2E(t *testing.T) {
 	}
 
 	// Case 2: Knot stops, lbdns restarts on the same data_dir.
-	knot.stop()
+	knot.Stop()
 	knotDown := time.Now()
 	lb.stop()
 	restart := time.Now()
@@ -560,54 +419,6 @@ load_balancers:
     ttl: 30
 `
 
-const xfrNSDConf = `server:
-    ip-address: 127.0.0.1@PORT
-    server-count: 1
-    rrl-ratelimit: 0
-    username: ""
-    chroot: ""
-    zonesdir: "DIR"
-    pidfile: "DIR/nsd.pid"
-    database: ""
-    xfrdfile: "DIR/xfrd.state"
-    zonelistfile: "DIR/zone.list"
-    logfile: "DIR/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
-key:
-    name: "xfr-key"
-    algorithm: hmac-sha256
-    secret: "SECRET"
-zone:
-    name: pri.test
-    zonefile: "pri.test.zone"
-    request-xfr: 127.0.0.1@LBDNS xfr-key
-    allow-notify: 127.0.0.1 xfr-key
-`
-
-const xfrBINDConf = `options {
-    directory "DIR";
-    pid-file "DIR/named.pid";
-    listen-on port PORT { 127.0.0.1; };
-    listen-on-v6 { none; };
-    recursion no;
-    notify no;
-};
-controls { };
-key "xfr-key" {
-    algorithm hmac-sha256;
-    secret "SECRET";
-};
-server 127.0.0.1 { keys { xfr-key; }; };
-zone "pri.test" {
-    type secondary;
-    file "pri.test.db";
-    primaries port LBDNS { 127.0.0.1 key xfr-key; };
-    allow-notify { key xfr-key; };
-};
-`
-
 // xfrOrigin is an HTTP origin on 127.0.0.41 whose /health answers status.
 type xfrOrigin struct {
 	port   int
@@ -639,22 +450,24 @@ func xfrStartOrigin(t *testing.T) *xfrOrigin {
 // (their SOA refresh is an hour).
 func TestXfrSecondariesE2E(t *testing.T) {
 	type peer struct {
-		name, bin, conf, port string
-		addr                  string
-		log                   string
+		name, bin string
+		conf      func(xfrtest.Conf) string
+		port      int
+		addr      string
+		log       string
 	}
 	var peers []*peer
 	dir := t.TempDir()
 	if _, err := exec.LookPath("nsd"); err == nil {
-		port := xfrFreePort(t)
-		peers = append(peers, &peer{name: "NSD", bin: "nsd", conf: xfrNSDConf, port: fmt.Sprint(port),
+		port := xfrtest.FreePort(t)
+		peers = append(peers, &peer{name: "NSD", bin: "nsd", conf: xfrtest.Conf.NSD, port: port,
 			addr: fmt.Sprintf("127.0.0.1:%d", port), log: filepath.Join(dir, "nsd", "nsd.log")})
 	} else {
 		t.Log("nsd not installed (apt-get install nsd): testing without NSD")
 	}
 	if _, err := exec.LookPath("named"); err == nil {
-		port := xfrFreePort(t)
-		peers = append(peers, &peer{name: "BIND", bin: "named", conf: xfrBINDConf, port: fmt.Sprint(port),
+		port := xfrtest.FreePort(t)
+		peers = append(peers, &peer{name: "BIND", bin: "named", conf: xfrtest.Conf.BIND, port: port,
 			addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	} else {
 		t.Log("named not installed (apt-get install bind9): testing without BIND")
@@ -676,7 +489,8 @@ func TestXfrSecondariesE2E(t *testing.T) {
 	})
 	lb := startServe(t, filepath.Join(lbDir, "lbdns.yaml"))
 	addr := lb.DNS
-	_, lbPort, _ := net.SplitHostPort(addr)
+	_, lbPortText, _ := net.SplitHostPort(addr)
+	lbPort, _ := strconv.Atoi(lbPortText)
 
 	if got := xfrAsk(addr, "www.pri.test", dns.TypeA); !slices.Equal(got.RRs, []string{"A 127.0.0.41"}) {
 		t.Fatalf("lbdns's own answer for www.pri.test with the origin healthy: %s\n%s", got, lb.logText())
@@ -701,13 +515,13 @@ func TestXfrSecondariesE2E(t *testing.T) {
 
 	for _, p := range peers {
 		pdir := filepath.Join(dir, strings.ToLower(p.name))
-		conf := strings.NewReplacer("PORT", p.port, "DIR", pdir, "SECRET", xfrSecret, "LBDNS", lbPort).Replace(p.conf)
+		conf := p.conf(xfrtest.Conf{Port: p.port, Dir: pdir, Zone: "pri.test", Secret: xfrSecret, LBDNS: lbPort})
 		writeFiles(t, pdir, map[string]string{"peer.conf": conf})
 		confFile := filepath.Join(pdir, "peer.conf")
 		if p.bin == "nsd" {
-			xfrStartPeer(t, p.addr, "pri.test", false, p.log, "nsd", "-d", "-c", confFile)
+			xfrtest.Start(t, p.addr, "pri.test", false, p.log, "nsd", "-d", "-c", confFile)
 		} else {
-			xfrStartPeer(t, p.addr, "pri.test", false, "", "named", "-g", "-c", confFile)
+			xfrtest.Start(t, p.addr, "pri.test", false, "", "named", "-g", "-c", confFile)
 		}
 	}
 
@@ -900,7 +714,7 @@ load_balancers:
 // error), and the zone answers SERVFAIL; a file zone beside it is served.
 func TestXfrReadyzNotLoadedE2E(t *testing.T) {
 	t.Parallel()
-	deadPort := xfrFreePort(t) // nothing listens there
+	deadPort := xfrtest.FreePort(t) // nothing listens there
 	dir := writeFiles(t, t.TempDir(), map[string]string{
 		"lbdns.yaml": fmt.Sprintf(`server:
   listen: ["127.0.0.1:0"]

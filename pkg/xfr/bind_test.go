@@ -13,29 +13,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/lbdns/lbdns/pkg/config"
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 )
-
-const bindConf = `options {
-    directory "DIR";
-    pid-file "DIR/named.pid";
-    listen-on port PORT { 127.0.0.1; };
-    listen-on-v6 { none; };
-    recursion no;
-    notify no;
-};
-controls { };
-key "xfr-key" {
-    algorithm hmac-sha256;
-    secret "SECRET";
-};
-server 127.0.0.1 { keys { xfr-key; }; };
-zone "example.test" {
-    type secondary;
-    file "example.test.db";
-    primaries port LBDNS { 127.0.0.1 key xfr-key; };
-    allow-notify { key xfr-key; };
-};
-`
 
 // TestBINDSecondary: BIND is a secondary of a Manager: AXFR, then a published change, NOTIFY,
 // IXFR.
@@ -44,7 +23,7 @@ func TestBINDSecondary(t *testing.T) {
 		t.Skip("named not installed (apt-get install bind9): skipping the BIND interop test")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := xfrtest.FreePort(t)
 	bindAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 	prim, err := New(Options{Log: testLog(t),
 		Zones: []config.Zone{{Name: testZoneName, File: "x", AllowTransfer: []string{"127.0.0.0/8"}, TSIG: testTSIG(),
@@ -55,13 +34,12 @@ func TestBINDSecondary(t *testing.T) {
 	srv := startServer(t, prim.Handle, outSOA(prim), true)
 	prim.Publish(testZoneFQDN, mustZone(t, testZoneV1).RRs())
 	runManager(t, prim)
-	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
-		"LBDNS", itoa(uint32(srv.addr.Port()))).Replace(bindConf)
+	conf := xfrtest.Conf{Port: port, Dir: dir, Zone: testZoneName, Secret: testSecret, LBDNS: int(srv.addr.Port())}.BIND()
 	confFile := filepath.Join(dir, "named.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startPeer(t, bindAddr, "named", "-g", "-c", confFile)
+	xfrtest.Start(t, bindAddr.String(), testZoneFQDN, true, "", "named", "-g", "-c", confFile)
 	ask := func(name string) []string {
 		q := new(dns.Msg)
 		q.SetQuestion(name, dns.TypeA)

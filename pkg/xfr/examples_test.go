@@ -16,6 +16,7 @@ import (
 
 	"github.com/lbdns/lbdns/pkg/config"
 	"github.com/lbdns/lbdns/pkg/steer"
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 	"github.com/lbdns/lbdns/pkg/zone"
 )
 
@@ -76,7 +77,7 @@ func TestExampleSecondary(t *testing.T) {
 	}
 	cfg := loadExample(t, "secondary.yaml")
 	dir := t.TempDir()
-	knotAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort(t)))
+	knotAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(xfrtest.FreePort(t)))
 	cfg.Zones[0].Primaries = []string{knotAddr.String()}
 	events := make(secondaryEvents, 16)
 	sec, err := New(Options{Log: testLog(t), DataDir: filepath.Join(dir, "data"), OnSecondary: events.on, Zones: cfg.Zones})
@@ -88,7 +89,7 @@ func TestExampleSecondary(t *testing.T) {
 	zf, _ := os.ReadFile(filepath.Join(examples, "zones/corp.example.zone"))
 	os.WriteFile(filepath.Join(dir, "knot/corp.example.zone"), zf, 0o644)
 	conf := peerConf(t, "knot-primary.conf", dir, "127.0.0.1@5301", "127.0.0.1@"+portOf(knotAddr), "127.0.0.1@5353", "127.0.0.1@"+portOf(srv.addr))
-	startPeerZone(t, knotAddr, "corp.example.", "knotd", "-c", conf)
+	xfrtest.Start(t, knotAddr.String(), "corp.example.", true, "", "knotd", "-c", conf)
 	runManager(t, sec)
 	z := events.waitSerial(t, 2026112301)
 	if a := lookupA(z, "intra.corp.example."); !slices.Equal(a, []string{"192.0.2.81"}) {
@@ -107,8 +108,8 @@ func TestExamplePrimary(t *testing.T) {
 	}
 	cfg := loadExample(t, "primary-for-secondaries.yaml")
 	dir := t.TempDir()
-	nsdAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort(t)))
-	bindAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(freePort(t)))
+	nsdAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(xfrtest.FreePort(t)))
+	bindAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(xfrtest.FreePort(t)))
 	cfg.Zones[0].AlsoNotify = []string{nsdAddr.String(), bindAddr.String()}
 	prim, err := New(Options{Log: testLog(t), DataDir: filepath.Join(dir, "data"), Zones: cfg.Zones})
 	if err != nil {
@@ -130,13 +131,13 @@ func TestExamplePrimary(t *testing.T) {
 	if errNSD == nil {
 		os.MkdirAll(filepath.Join(dir, "nsd"), 0o755)
 		conf := peerConf(t, "nsd-secondary.conf", dir, "127.0.0.1@5302", "127.0.0.1@"+portOf(nsdAddr), "127.0.0.1@5353", "127.0.0.1@"+portOf(srv.addr))
-		startPeerZone(t, nsdAddr, "lb.example.com.", "nsd", "-d", "-c", conf)
+		xfrtest.Start(t, nsdAddr.String(), "lb.example.com.", true, "", "nsd", "-d", "-c", conf)
 		peers = append(peers, nsdAddr)
 	}
 	if errBIND == nil {
 		os.MkdirAll(filepath.Join(dir, "bind"), 0o755)
 		conf := peerConf(t, "bind-secondary.conf", dir, "port 5303", "port "+portOf(bindAddr), "port 5353", "port "+portOf(srv.addr))
-		startPeerZone(t, bindAddr, "lb.example.com.", "named", "-g", "-c", conf)
+		xfrtest.Start(t, bindAddr.String(), "lb.example.com.", true, "", "named", "-g", "-c", conf)
 		peers = append(peers, bindAddr)
 	}
 	ask := func(peer netip.AddrPort, name string, qtype uint16) []string {

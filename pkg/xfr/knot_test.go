@@ -1,7 +1,6 @@
 package xfr
 
 import (
-	"bytes"
 	"net"
 	"net/netip"
 	"os"
@@ -10,117 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/lbdns/lbdns/pkg/config"
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 	"github.com/lbdns/lbdns/pkg/zone"
 )
-
-// freePort returns a port free on 127.0.0.1 for UDP and TCP (for a peer server to bind).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
-// startPeer runs a peer server in the foreground until the test ends, and waits until it
-// answers the SOA of example.test on addr.
-func startPeer(t *testing.T, addr netip.AddrPort, name string, args ...string) {
-	t.Helper()
-	startPeerZone(t, addr, testZoneFQDN, name, args...)
-}
-
-// startPeerZone is startPeer for the zone origin.
-func startPeerZone(t *testing.T, addr netip.AddrPort, origin, name string, args ...string) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
-	q := new(dns.Msg)
-	q.SetQuestion(origin, dns.TypeSOA)
-	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	for range 100 {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited:\n%s", name, out.String())
-		default:
-		}
-		if r, _, err := c.Exchange(q, addr.String()); err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s does not answer on %s:\n%s", name, addr, out.String())
-}
-
-const knotConf = `server:
-    listen: 127.0.0.1@PORT
-    rundir: "DIR"
-    background-workers: 1
-    udp-workers: 1
-    tcp-workers: 1
-database:
-    storage: "DIR"
-control:
-    listen: "DIR/knot.sock"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: xfr-key
-    algorithm: hmac-sha256
-    secret: SECRET
-remote:
-  - id: lbdns
-    address: LBDNS
-    key: xfr-key
-acl:
-  - id: transfer
-    address: 127.0.0.0/8
-    key: xfr-key
-    action: transfer
-zone:
-  - domain: example.test
-    file: "DIR/example.test.zone"
-    zonefile-load: difference
-    journal-content: changes
-    zonefile-sync: -1
-    semantic-checks: off
-    notify: lbdns
-    acl: transfer
-`
 
 // TestKnotPrimary: Knot is the primary, a Manager the secondary: AXFR with TSIG at start, then
 // a change at Knot (zone file edit + reload), NOTIFY from Knot, IXFR applied.
@@ -129,7 +24,7 @@ func TestKnotPrimary(t *testing.T) {
 		t.Skip("knotd not installed (apt-get install knot): skipping the Knot interop test")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := xfrtest.FreePort(t)
 	knotAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 
 	events := make(secondaryEvents, 16)
@@ -150,13 +45,12 @@ func TestKnotPrimary(t *testing.T) {
 	if err := os.WriteFile(zoneFile, []byte(zoneV1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
-		"LBDNS", "127.0.0.1@"+itoa(uint32(srv.addr.Port()))).Replace(knotConf)
+	conf := xfrtest.Conf{Port: port, Dir: dir, Zone: testZoneName, Secret: testSecret, LBDNS: int(srv.addr.Port())}.Knot()
 	confFile := filepath.Join(dir, "knot.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startPeer(t, knotAddr, "knotd", "-c", confFile)
+	xfrtest.Start(t, knotAddr.String(), testZoneFQDN, true, "", "knotd", "-c", confFile)
 
 	runManager(t, sec)
 	z := events.waitSerial(t, 1)

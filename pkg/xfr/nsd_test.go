@@ -14,33 +14,8 @@ import (
 	"net/netip"
 
 	"github.com/lbdns/lbdns/pkg/config"
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 )
-
-const nsdConf = `server:
-    ip-address: 127.0.0.1@PORT
-    server-count: 1
-    rrl-ratelimit: 0
-    username: ""
-    chroot: ""
-    zonesdir: "DIR"
-    pidfile: "DIR/nsd.pid"
-    database: ""
-    xfrdfile: "DIR/xfrd.state"
-    zonelistfile: "DIR/zone.list"
-    logfile: "DIR/nsd.log"
-    verbosity: 2
-remote-control:
-    control-enable: no
-key:
-    name: "xfr-key"
-    algorithm: hmac-sha256
-    secret: "SECRET"
-zone:
-    name: example.test
-    zonefile: "example.test.zone"
-    request-xfr: 127.0.0.1@LBDNS xfr-key
-    allow-notify: 127.0.0.1 xfr-key
-`
 
 // TestNSDSecondary: NSD is a secondary of a Manager. It AXFRs the zone (with the load
 // balancers' snapshot answers), then a health change moves www's snapshot answer: the serial
@@ -50,7 +25,7 @@ func TestNSDSecondary(t *testing.T) {
 		t.Skip("nsd not installed (apt-get install nsd): skipping the NSD interop test")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := xfrtest.FreePort(t)
 	nsdAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 
 	prim, err := New(Options{Log: testLog(t), DataDir: filepath.Join(dir, "data"),
@@ -66,19 +41,12 @@ func TestNSDSecondary(t *testing.T) {
 	prim.Publish(testZoneFQDN, Outgoing(z, set, h))
 	runManager(t, prim)
 
-	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
-		"LBDNS", itoa(uint32(srv.addr.Port()))).Replace(nsdConf)
+	conf := xfrtest.Conf{Port: port, Dir: dir, Zone: testZoneName, Secret: testSecret, LBDNS: int(srv.addr.Port())}.NSD()
 	confFile := filepath.Join(dir, "nsd.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startPeer(t, nsdAddr, "nsd", "-d", "-c", confFile)
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
-			t.Logf("nsd.log:\n%s", b)
-		}
-	})
+	xfrtest.Start(t, nsdAddr.String(), testZoneFQDN, true, filepath.Join(dir, "nsd.log"), "nsd", "-d", "-c", confFile)
 
 	ask := func(name string, qtype uint16) []string {
 		q := new(dns.Msg)

@@ -17,6 +17,7 @@ import (
 	"github.com/lbdns/lbdns/pkg/config"
 	"github.com/lbdns/lbdns/pkg/server"
 	"github.com/lbdns/lbdns/pkg/snapshot"
+	"github.com/lbdns/lbdns/pkg/xfr/xfrtest"
 	"github.com/lbdns/lbdns/pkg/zone"
 )
 
@@ -175,7 +176,7 @@ func TestBINDSecondaryThroughServer(t *testing.T) {
 		t.Skip("named not installed (apt-get install bind9): skipping the BIND interop test")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := xfrtest.FreePort(t)
 	bindAddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 	prim, err := New(Options{Log: testLog(t),
 		Zones: []config.Zone{{Name: testZoneName, File: "x", AllowTransfer: []string{"127.0.0.0/8"}, TSIG: testTSIG(),
@@ -194,13 +195,12 @@ func TestBINDSecondaryThroughServer(t *testing.T) {
 		return ok
 	})
 	runManager(t, prim)
-	conf := strings.NewReplacer("PORT", itoa(uint32(port)), "DIR", dir, "SECRET", testSecret,
-		"LBDNS", itoa(uint32(addr.Port()))).Replace(bindConf)
+	conf := xfrtest.Conf{Port: port, Dir: dir, Zone: testZoneName, Secret: testSecret, LBDNS: int(addr.Port())}.BIND()
 	confFile := filepath.Join(dir, "named.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startPeer(t, bindAddr, "named", "-g", "-c", confFile)
+	xfrtest.Start(t, bindAddr.String(), testZoneFQDN, true, "", "named", "-g", "-c", confFile)
 	ask := func(name string) []string {
 		q := new(dns.Msg)
 		q.SetQuestion(name, dns.TypeA)
