@@ -11,12 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -347,40 +345,15 @@ func startOrigins(t *testing.T, ips ...string) *origins {
 		o.hits.Add(1)
 		io.WriteString(w, "ok\n")
 	})
-	for attempt := 0; attempt < 20; attempt++ {
-		var lns []net.Listener
-		first, err := net.Listen("tcp", ips[0]+":0")
-		if err != nil {
-			t.Fatalf("listen on %s: %v", ips[0], err)
-		}
-		lns = append(lns, first)
-		port := first.Addr().(*net.TCPAddr).Port
-		okAll := true
-		for _, ip := range ips[1:] {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-			if err != nil {
-				okAll = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		if !okAll {
-			for _, ln := range lns {
-				ln.Close()
-			}
-			continue
-		}
-		for i, ln := range lns {
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-			o.srv[ips[i]] = srv
-			go srv.Serve(ln)
-			t.Cleanup(func() { srv.Close() })
-		}
-		o.Port = uint16(port)
-		return o
+	lns, port := listenOnePort(t, ips...)
+	for i, ln := range lns {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		o.srv[ips[i]] = srv
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
 	}
-	t.Fatalf("no common free port on %v", ips)
-	return nil
+	o.Port = uint16(port)
+	return o
 }
 
 // dnsAnswer is the A answer of one query: the addresses (sorted) and the TTLs seen.

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -204,4 +206,33 @@ func query(t *testing.T, netw, addr, name string, qtype uint16, opts ...func(*dn
 		t.Fatalf("%s %s %s: %v", netw, name, dns.TypeToString[qtype], err)
 	}
 	return r
+}
+
+// listenOnePort listens on TCP on every ip with one common port (found by trying a port free
+// on the first address on the others too), for origins that share a monitor's port.
+func listenOnePort(t *testing.T, ips ...string) ([]net.Listener, int) {
+	t.Helper()
+	for attempt := 0; attempt < 20; attempt++ {
+		first, err := net.Listen("tcp", ips[0]+":0")
+		if err != nil {
+			t.Fatalf("listen on %s: %v", ips[0], err)
+		}
+		lns := []net.Listener{first}
+		port := first.Addr().(*net.TCPAddr).Port
+		for _, ip := range ips[1:] {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == len(ips) {
+			return lns, port
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	t.Fatalf("no common free port on %v", ips)
+	return nil, 0
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,64 +89,38 @@ type hcOrigins struct {
 	byIP map[string]*hcOrigin
 }
 
-// startHCOrigins listens on 127.0.0.31-34 with one common port (found by trying a port free
-// on the first address on the others too).
+// startHCOrigins listens on 127.0.0.31-34 with one common port.
 func startHCOrigins(t *testing.T) *hcOrigins {
 	t.Helper()
 	ips := []string{"127.0.0.31", "127.0.0.32", "127.0.0.33", "127.0.0.34"}
-	for attempt := 0; attempt < 20; attempt++ {
-		var lns []net.Listener
-		first, err := net.Listen("tcp", ips[0]+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, first)
-		port := first.Addr().(*net.TCPAddr).Port
-		ok := true
-		for _, ip := range ips[1:] {
-			ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", ip, port))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		if !ok {
-			for _, ln := range lns {
-				ln.Close()
-			}
-			continue
-		}
-		o := &hcOrigins{port: port, byIP: map[string]*hcOrigin{}}
-		for i, ln := range lns {
-			or := &hcOrigin{}
-			or.status.Store(http.StatusOK)
-			mux := http.NewServeMux()
-			mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-				or.hits.Add(1)
-				if d := time.Duration(or.delay.Load()); d > 0 {
-					select {
-					case <-time.After(d):
-					case <-r.Context().Done():
-						return
-					}
+	lns, port := listenOnePort(t, ips...)
+	o := &hcOrigins{port: port, byIP: map[string]*hcOrigin{}}
+	for i, ln := range lns {
+		or := &hcOrigin{}
+		or.status.Store(http.StatusOK)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+			or.hits.Add(1)
+			if d := time.Duration(or.delay.Load()); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-r.Context().Done():
+					return
 				}
-				w.WriteHeader(int(or.status.Load()))
-				fmt.Fprintln(w, "health")
-			})
-			or.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go func() { _ = or.srv.Serve(ln) }()
-			o.byIP[ips[i]] = or
-		}
-		t.Cleanup(func() {
-			for _, or := range o.byIP {
-				_ = or.srv.Close()
 			}
+			w.WriteHeader(int(or.status.Load()))
+			fmt.Fprintln(w, "health")
 		})
-		return o
+		or.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = or.srv.Serve(ln) }()
+		o.byIP[ips[i]] = or
 	}
-	t.Fatal("no common free port on 127.0.0.31-34 after 20 attempts")
-	return nil
+	t.Cleanup(func() {
+		for _, or := range o.byIP {
+			_ = or.srv.Close()
+		}
+	})
+	return o
 }
 
 // set sets status and delay of the origins at the given addresses.

@@ -6,10 +6,8 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,51 +33,27 @@ type mgOrigins struct {
 
 func startMGOrigins(t *testing.T, ips ...string) *mgOrigins {
 	t.Helper()
-	for attempt := 0; attempt < 20; attempt++ {
-		first, err := net.Listen("tcp", ips[0]+":0")
-		if err != nil {
-			t.Fatal(err)
+	lns, port := listenOnePort(t, ips...)
+	o := &mgOrigins{port: port, status: map[string]*atomic.Int32{}}
+	for i, ln := range lns {
+		ip := ips[i]
+		for _, p := range mgPaths {
+			s := &atomic.Int32{}
+			s.Store(http.StatusOK)
+			o.status[ip+p] = s
 		}
-		lns := []net.Listener{first}
-		port := first.Addr().(*net.TCPAddr).Port
-		ok := true
-		for _, ip := range ips[1:] {
-			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-			if err != nil {
-				ok = false
-				break
+		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := o.status[ip+r.URL.Path]
+			if s == nil {
+				http.NotFound(w, r)
+				return
 			}
-			lns = append(lns, ln)
-		}
-		if !ok {
-			for _, ln := range lns {
-				ln.Close()
-			}
-			continue
-		}
-		o := &mgOrigins{port: port, status: map[string]*atomic.Int32{}}
-		for i, ln := range lns {
-			ip := ips[i]
-			for _, p := range mgPaths {
-				s := &atomic.Int32{}
-				s.Store(http.StatusOK)
-				o.status[ip+p] = s
-			}
-			srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				s := o.status[ip+r.URL.Path]
-				if s == nil {
-					http.NotFound(w, r)
-					return
-				}
-				w.WriteHeader(int(s.Load()))
-			})}
-			go srv.Serve(ln)
-			t.Cleanup(func() { srv.Close() })
-		}
-		return o
+			w.WriteHeader(int(s.Load()))
+		})}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
 	}
-	t.Fatalf("no common free port on %v", ips)
-	return nil
+	return o
 }
 
 // set gives path the status on every ip.
