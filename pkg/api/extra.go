@@ -14,37 +14,16 @@ import (
 
 // ---- references ----
 
-func (h *Handler) poolRefs(w http.ResponseWriter, r *http.Request) {
+// listRefs answers GET …/{id}/references for an object of kind k: 404 for an unknown id,
+// else what refs finds.
+func listRefs[T any](h *Handler, k kind[T], refs func(*model.Catalog, string) []Reference, w http.ResponseWriter, r *http.Request) {
 	st := h.opts.Backend.State()
 	id := r.PathValue("id")
-	if pools.find(&st.Catalog, id) == nil {
-		writeError(w, notFound("pool", id))
+	if k.find(&st.Catalog, id) == nil {
+		writeError(w, notFound(k.label, id))
 		return
 	}
-	refs := poolReferences(&st.Catalog, id)
-	writeRefs(w, r, refs)
-}
-
-func (h *Handler) monitorRefs(w http.ResponseWriter, r *http.Request) {
-	st := h.opts.Backend.State()
-	id := r.PathValue("id")
-	if monitors.find(&st.Catalog, id) == nil {
-		writeError(w, notFound("monitor", id))
-		return
-	}
-	refs := monitorReferences(&st.Catalog, id)
-	writeRefs(w, r, refs)
-}
-
-func (h *Handler) monitorGroupRefs(w http.ResponseWriter, r *http.Request) {
-	st := h.opts.Backend.State()
-	id := r.PathValue("id")
-	if monitorGroups.find(&st.Catalog, id) == nil {
-		writeError(w, notFound("monitor group", id))
-		return
-	}
-	refs := monitorGroupReferences(&st.Catalog, id)
-	writeRefs(w, r, refs)
+	writeRefs(w, r, refs(&st.Catalog, id))
 }
 
 // writeRefs answers a references list, paginated like every list (page, per_page).

@@ -36,16 +36,7 @@ var monitors = kind[model.Monitor]{
 		return &o.ID, &o.CreatedOn, &o.ModifiedOn
 	},
 	normalize: model.NormalizeMonitor,
-	title: func(o *model.Monitor) string {
-		name := o.Name
-		if name == "" {
-			name = o.Description
-		}
-		if name == "" {
-			return "monitor " + o.ID
-		}
-		return fmt.Sprintf("monitor %q (%s)", name, o.ID)
-	},
+	title:     func(o *model.Monitor) string { return describedTitle("monitor", o.Name, o.Description, o.ID) },
 }
 
 var monitorGroups = kind[model.MonitorGroup]{
@@ -56,14 +47,7 @@ var monitorGroups = kind[model.MonitorGroup]{
 	},
 	normalize: model.NormalizeMonitorGroup,
 	title: func(o *model.MonitorGroup) string {
-		name := o.Name
-		if name == "" {
-			name = o.Description
-		}
-		if name == "" {
-			return "monitor group " + o.ID
-		}
-		return fmt.Sprintf("monitor group %q (%s)", name, o.ID)
+		return describedTitle("monitor group", o.Name, o.Description, o.ID)
 	},
 }
 
@@ -85,6 +69,18 @@ var loadBalancers = kind[model.LoadBalancer]{
 	},
 	normalize: model.NormalizeLoadBalancer,
 	title:     func(o *model.LoadBalancer) string { return fmt.Sprintf("load balancer %s (%s)", o.Name, o.ID) },
+}
+
+// describedTitle names an object that may have a name (config file) or only a description
+// (API): `monitor "web" (id)`, or `monitor id` with neither.
+func describedTitle(label, name, description, id string) string {
+	if name == "" {
+		name = description
+	}
+	if name == "" {
+		return label + " " + id
+	}
+	return fmt.Sprintf("%s %q (%s)", label, name, id)
 }
 
 func (k kind[T]) id(o *T) string { id, _, _ := k.meta(o); return *id }

@@ -75,7 +75,7 @@ func (h *Handler) routes() {
 		h.handle("PATCH "+base+"/monitors/{id}", func(w http.ResponseWriter, r *http.Request) { replaceObject(h, monitorHooks, true, w, r) })
 		h.handle("DELETE "+base+"/monitors/{id}", func(w http.ResponseWriter, r *http.Request) { deleteObject(h, monitorHooks, w, r) })
 		h.handle("POST "+base+"/monitors/{id}/preview", h.monitorPreview)
-		h.handle("GET "+base+"/monitors/{id}/references", h.monitorRefs)
+		h.handle("GET "+base+"/monitors/{id}/references", func(w http.ResponseWriter, r *http.Request) { listRefs(h, monitors, monitorReferences, w, r) })
 
 		h.handle("GET "+base+"/monitor_groups", func(w http.ResponseWriter, r *http.Request) { listObjects(h, monitorGroupHooks, w, r) })
 		h.handle("POST "+base+"/monitor_groups", func(w http.ResponseWriter, r *http.Request) { createObject(h, monitorGroupHooks, w, r) })
@@ -83,7 +83,7 @@ func (h *Handler) routes() {
 		h.handle("PUT "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { replaceObject(h, monitorGroupHooks, false, w, r) })
 		h.handle("PATCH "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { replaceObject(h, monitorGroupHooks, true, w, r) })
 		h.handle("DELETE "+base+"/monitor_groups/{id}", func(w http.ResponseWriter, r *http.Request) { deleteObject(h, monitorGroupHooks, w, r) })
-		h.handle("GET "+base+"/monitor_groups/{id}/references", h.monitorGroupRefs)
+		h.handle("GET "+base+"/monitor_groups/{id}/references", func(w http.ResponseWriter, r *http.Request) { listRefs(h, monitorGroups, monitorGroupReferences, w, r) })
 
 		h.handle("GET "+base+"/pools", func(w http.ResponseWriter, r *http.Request) { listObjects(h, poolHooks, w, r) })
 		h.handle("POST "+base+"/pools", func(w http.ResponseWriter, r *http.Request) { createObject(h, poolHooks, w, r) })
@@ -94,7 +94,7 @@ func (h *Handler) routes() {
 		h.handle("DELETE "+base+"/pools/{id}", func(w http.ResponseWriter, r *http.Request) { deleteObject(h, poolHooks, w, r) })
 		h.handle("GET "+base+"/pools/{id}/health", h.poolHealth)
 		h.handle("POST "+base+"/pools/{id}/preview", h.poolPreview)
-		h.handle("GET "+base+"/pools/{id}/references", h.poolRefs)
+		h.handle("GET "+base+"/pools/{id}/references", func(w http.ResponseWriter, r *http.Request) { listRefs(h, pools, poolReferences, w, r) })
 
 		h.handle("GET "+base+"/preview/{id}", h.previewResult)
 		h.handle("GET "+base+"/regions", h.regions)
