@@ -3,8 +3,9 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,12 +27,7 @@ func badPath(raw json.RawMessage, t reflect.Type, path string) string {
 		if json.Unmarshal(raw, &m) != nil {
 			return path
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			ft, ok := jsonField(t, k)
 			sub := joinField(path, k)
 			if !ok {
@@ -61,12 +57,7 @@ func badPath(raw json.RawMessage, t reflect.Type, path string) string {
 		if json.Unmarshal(raw, &m) != nil {
 			return path
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if p := badPath(m[k], t.Elem(), joinField(path, k)); p != "" {
 				return p
 			}
