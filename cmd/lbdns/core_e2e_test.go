@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -88,18 +87,8 @@ load_balancers:
 `,
 	})
 	run := func(cfg string) (int, string) {
-		cmd := exec.Command(binPath, "check", "--config", filepath.Join(dir, cfg))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), stderr.String()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0, stderr.String()
+		code, _, stderr := runCheck(t, filepath.Join(dir, cfg))
+		return code, stderr
 	}
 	if code, out := run("ok.yaml"); code != 0 {
 		t.Fatalf("ok.yaml: exit %d\n%s", code, out)

@@ -5,7 +5,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -203,13 +202,9 @@ func TestExplainErrors(t *testing.T) {
 		{[]string{"--config", cfg, "geo.ex.test", "BOGUS", "--client", "127.0.0.1"}, "BOGUS"},
 		{[]string{"--config", cfg, "--health", filepath.Join(dir, "bad-health.json"), "geo.ex.test", "--client", "127.0.0.1"}, "nope"},
 	} {
-		cmd := exec.Command(binPath, append([]string{"explain"}, c.args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), c.want) {
-			t.Errorf("explain %v: %v, stderr %q; want exit 1 naming %q", c.args, err, stderr.String(), c.want)
+		code, _, stderr := runLBDNS(t, nil, append([]string{"explain"}, c.args...)...)
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("explain %v: exit %d, stderr %q; want exit 1 naming %q", c.args, code, stderr, c.want)
 		}
 	}
 }

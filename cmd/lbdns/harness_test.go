@@ -81,6 +81,21 @@ func writeFiles(t *testing.T, dir string, files map[string]string) string {
 // startServe runs `lbdns serve --config cfg` and waits until it logs "ready".
 func startServe(t *testing.T, cfg string, env ...string) *proc {
 	t.Helper()
+	p := startServeNoWait(t, cfg, env...)
+	select {
+	case <-p.ready:
+	case <-p.done:
+		t.Fatalf("lbdns exited before ready: %v\n%s", p.err, p.logText())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("lbdns not ready after 20s\n%s", p.logText())
+	}
+	return p
+}
+
+// startServeNoWait starts `lbdns serve --config cfg` and returns at once; it is stopped when
+// the test ends.
+func startServeNoWait(t *testing.T, cfg string, env ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, done: make(chan struct{}), ready: make(chan struct{})}
 	p.cmd = exec.Command(binPath, "serve", "--config", cfg)
 	p.cmd.Env = append(os.Environ(), env...)
@@ -94,13 +109,6 @@ func startServe(t *testing.T, cfg string, env ...string) *proc {
 	go p.readLogs(stderr)
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.stop() })
-	select {
-	case <-p.ready:
-	case <-p.done:
-		t.Fatalf("lbdns exited before ready: %v\n%s", p.err, p.logText())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("lbdns not ready after 20s\n%s", p.logText())
-	}
 	return p
 }
 

@@ -288,25 +288,6 @@ func hcWantHook(t *testing.T, hooks <-chan hcHook, health string) {
 	}
 }
 
-// e2eStartServeNoWait starts `lbdns serve` and returns at once (startServe waits for "ready").
-func e2eStartServeNoWait(t *testing.T, cfg string) *proc {
-	t.Helper()
-	p := &proc{t: t, done: make(chan struct{}), ready: make(chan struct{})}
-	p.cmd = exec.Command(binPath, "serve", "--config", cfg)
-	p.cmd.Env = os.Environ()
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.readLogs(stderr)
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.stop() })
-	return p
-}
-
 // hcWaitAddr waits (at most 10 s) until serve has logged the address of its first DNS (dns
 // true) or HTTP listener, and returns it.
 func hcWaitAddr(t *testing.T, p *proc, dns bool) string {
@@ -403,7 +384,7 @@ func TestHealthColdStart(t *testing.T) {
 	o.set(http.StatusOK, 400*time.Millisecond, hcPrimaryIPs...)
 	cfg := writeHCConfig(t, t.TempDir(), o.port, "127.0.0.1:0", "127.0.0.1:0", "")
 	start := time.Now()
-	p := e2eStartServeNoWait(t, cfg)
+	p := startServeNoWait(t, cfg)
 	// The metrics listener is logged before the prober starts: /readyz is polled from then.
 	metricsAddr := hcWaitAddr(t, p, false)
 
@@ -536,7 +517,7 @@ func TestHealthStatePersists(t *testing.T) {
 	// before any probe is back must already show the saved verdicts.
 	o.set(http.StatusServiceUnavailable, 800*time.Millisecond, hcPrimaryIPs...)
 	o.set(http.StatusOK, 800*time.Millisecond, hcSecondaryIPs...)
-	p2 := e2eStartServeNoWait(t, cfg)
+	p2 := startServeNoWait(t, cfg)
 	restored, _ := p2.waitLog("health state restored", 0, 5*time.Second)
 	if n, _ := restored["targets"].(float64); n != 4 {
 		t.Errorf("restored log: %v, want 4 targets", restored)
@@ -589,7 +570,7 @@ func TestHealthStatePersists(t *testing.T) {
 	o.set(http.StatusOK, 400*time.Millisecond, hcPrimaryIPs...)
 	o.set(http.StatusOK, 0, hcSecondaryIPs...)
 	start := time.Now()
-	p3 := e2eStartServeNoWait(t, cfg)
+	p3 := startServeNoWait(t, cfg)
 	first, _, at := hcFirstAnswer(t, p3, start)
 	if got := lbRdata(first.Answer); got != hcPrimary {
 		t.Errorf("third start, first answer (at %s): %s, want the primary's %s (restored as down, healthy now)", at, got, hcPrimary)

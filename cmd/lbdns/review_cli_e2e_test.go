@@ -14,7 +14,14 @@ import (
 // stdout and stderr.
 func runCheck(t *testing.T, cfg string, env ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(binPath, "check", "--config", cfg)
+	return runLBDNS(t, env, "check", "--config", cfg)
+}
+
+// runLBDNS runs bin/lbdns with args (and env added to the environment) and returns its exit
+// code, stdout and stderr.
+func runLBDNS(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -95,18 +102,7 @@ load_balancers:
 		"example.test.zone": coreZone,
 	})
 	explain := func() (int, string, string) {
-		cmd := exec.Command(binPath, "explain", "--config", filepath.Join(dir, "lbdns.yaml"), "www.corp.example", "A", "--client", "192.0.2.9")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), stdout.String(), stderr.String()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0, stdout.String(), stderr.String()
+		return runLBDNS(t, nil, "explain", "--config", filepath.Join(dir, "lbdns.yaml"), "www.corp.example", "A", "--client", "192.0.2.9")
 	}
 	code, out, errOut := explain()
 	if code != 0 || !strings.Contains(out, "rcode SERVFAIL") {

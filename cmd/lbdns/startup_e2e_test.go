@@ -50,7 +50,7 @@ load_balancers:
 `,
 	})
 	start := time.Now()
-	p := e2eStartServeNoWait(t, filepath.Join(dir, "lbdns.yaml"))
+	p := startServeNoWait(t, filepath.Join(dir, "lbdns.yaml"))
 	addr := hcWaitAddr(t, p, true)
 	bound := time.Since(start)
 	r := query(t, "udp", addr, "www.example.test", dns.TypeA)
