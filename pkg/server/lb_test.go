@@ -223,3 +223,68 @@ func TestOtherZoneTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherZoneLBTargets: an MX load balancer's exchanger that is a load-balanced name in
+// another served zone gets the address its load balancer decides, and the MX answer stays
+// whole (the decisions share the worker's record buffers).
+func TestOtherZoneLBTargets(t *testing.T) {
+	a, err := zone.Parse("a.test.", strings.NewReader("$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\n"), "a.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := zone.Parse("b.test.", strings.NewReader("$TTL 300\n@ IN SOA ns h 1 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.2\nmx2 IN A 192.0.2.26\n"), "b.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &model.Catalog{
+		Pools: []model.Pool{
+			{Name: "mailers", Origins: []model.Origin{origin("mx.b.test", 1, 25), origin("mx2.b.test", 1, 25)}},
+			{Name: "mxaddr", Origins: []model.Origin{origin("192.0.2.77", 1, 0)}},
+		},
+		LoadBalancers: []model.LoadBalancer{
+			{Name: "mail.a.test", DefaultPools: []string{"mailers"}},
+			{Name: "mx.b.test", DefaultPools: []string{"mxaddr"}},
+		},
+	}
+	cat.Normalize()
+	if ps := cat.Resolve(); len(ps) > 0 {
+		t.Fatalf("resolve: %v", ps)
+	}
+	snap, err := snapshot.Build(snapshot.Input{Zones: []*zone.Zone{a, b}, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p atomic.Pointer[snapshot.Snapshot]
+	p.Store(snap)
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: &p, Log: zerolog.Nop(), Registerer: prometheus.NewRegistry(), UDPSockets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	u, _ := s.Addrs()
+	m := new(dns.Msg)
+	m.SetQuestion("mail.a.test.", dns.TypeMX)
+	r, err := dns.Exchange(m, u[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mx, extra []string
+	for _, rr := range r.Answer {
+		if x, ok := rr.(*dns.MX); ok {
+			mx = append(mx, x.Mx)
+		}
+	}
+	for _, rr := range r.Extra {
+		if x, ok := rr.(*dns.A); ok {
+			extra = append(extra, x.Hdr.Name+" "+x.A.String())
+		}
+	}
+	sort.Strings(mx)
+	sort.Strings(extra)
+	if strings.Join(mx, " ") != "mx.b.test. mx2.b.test." || strings.Join(extra, " ") != "mx.b.test. 192.0.2.77 mx2.b.test. 192.0.2.26" {
+		t.Errorf("MX at mail.a.test: answer %v, additional A %v", mx, extra)
+	}
+}

@@ -268,49 +268,12 @@ func (z *Zone) lookupAdditional(res *Result, rrs []dns.RR, dyn Dynamic) {
 	out := res.Answer
 	var buf [maxName]byte
 	for i, rr := range rrs {
-		var target string
-		switch rr := rr.(type) {
-		case *dns.MX:
-			target = rr.Mx
-		case *dns.SRV:
-			target = rr.Target
-		default:
+		target := TargetOf(rr)
+		if target == "" || seenTarget(rrs[:i], target) {
 			continue
 		}
-		if seenTarget(rrs[:i], target) {
-			continue
-		}
-		lt := lower(buf[:0], target)
-		if !isSubdomain(lt, z.lorigin) {
-			continue
-		}
-		n, wild := z.addressNodeOf(lt)
-		if n == nil {
-			continue
-		}
-		for _, t := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
-			if n.marked && dyn != nil {
-				k := len(out)
-				got, owns := dyn.Answer(n.mark, target, t, out)
-				if owns {
-					// Keep only records of the type: never a CNAME in the additional section.
-					// The slots from k on are new (after the live reply), so filtering in
-					// place overwrites nothing in use.
-					kept := k
-					for _, x := range got[k:] {
-						if x.Header().Rrtype == t {
-							got[kept] = x
-							kept++
-						}
-					}
-					out = got[:kept]
-					continue
-				}
-				out = got
-			}
-			if s := n.set(t); s != nil {
-				out = appendOwned(out, s.rrs, n.name, target, wild)
-			}
+		if lt := lower(buf[:0], target); isSubdomain(lt, z.lorigin) {
+			out = z.appendAddrs(out, lt, target, dyn)
 		}
 	}
 	res.Answer = res.Answer[:na:na]
@@ -320,17 +283,57 @@ func (z *Zone) lookupAdditional(res *Result, rrs []dns.RR, dyn Dynamic) {
 	}
 }
 
+// appendAddrs appends the A and AAAA records of target (lt: its lowercase form, inside the
+// zone) to out, for an additional section: from its load balancer when it is a load-balanced
+// name (dyn set; a CNAME it decides is left out), else from the zone data (a wildcard
+// synthesised for target).
+func (z *Zone) appendAddrs(out []dns.RR, lt []byte, target string, dyn Dynamic) []dns.RR {
+	n, wild := z.addressNodeOf(lt)
+	if n == nil {
+		return out
+	}
+	for _, t := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
+		if n.marked && dyn != nil {
+			k := len(out)
+			got, owns := dyn.Answer(n.mark, target, t, out)
+			if owns {
+				// Keep only records of the type: never a CNAME in the additional section.
+				// The slots from k on are new (after the live reply), so filtering in
+				// place overwrites nothing in use.
+				kept := k
+				for _, x := range got[k:] {
+					if x.Header().Rrtype == t {
+						got[kept] = x
+						kept++
+					}
+				}
+				out = got[:kept]
+				continue
+			}
+			out = got
+		}
+		if s := n.set(t); s != nil {
+			out = appendOwned(out, s.rrs, n.name, target, wild)
+		}
+	}
+	return out
+}
+
+// TargetOf returns the target name of an MX or SRV record ("" for other types).
+func TargetOf(rr dns.RR) string {
+	switch rr := rr.(type) {
+	case *dns.MX:
+		return rr.Mx
+	case *dns.SRV:
+		return rr.Target
+	}
+	return ""
+}
+
 // seenTarget reports whether an MX/SRV record in rrs has target (case-insensitively).
 func seenTarget(rrs []dns.RR, target string) bool {
 	for _, rr := range rrs {
-		var t string
-		switch rr := rr.(type) {
-		case *dns.MX:
-			t = rr.Mx
-		case *dns.SRV:
-			t = rr.Target
-		}
-		if strings.EqualFold(t, target) {
+		if strings.EqualFold(TargetOf(rr), target) {
 			return true
 		}
 	}

@@ -1,5 +1,11 @@
 package zone
 
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
 // Set is the zones served together. It is immutable; Find is safe for concurrent use.
 type Set struct {
 	byName map[string]*Zone // lowercase origin → zone
@@ -49,4 +55,46 @@ func (s *Set) Zones() []*Zone {
 		return nil
 	}
 	return append([]*Zone(nil), s.zones...)
+}
+
+// AddOtherZoneTargets adds to res.Extra the A/AAAA records of the MX and SRV targets in
+// res.Answer that lie in another zone of the set than z (ruling 5: targets inside served
+// zones get their addresses; z.Lookup adds those of its own zone), as z.Lookup does for its
+// own: load-balanced targets are decided by dyn, which is handed the whole live reply (see
+// lookupAdditional), here a copy made once when a target is found.
+func (s *Set) AddOtherZoneTargets(z *Zone, res *Result, dyn Dynamic) {
+	if s == nil || len(s.zones) < 2 || res.Rcode != dns.RcodeSuccess {
+		return
+	}
+	na := len(res.Answer)
+	var out []dns.RR
+	var buf [maxName]byte
+	for i, rr := range res.Answer {
+		target := TargetOf(rr)
+		if target == "" || seenTarget(res.Answer[:i], target) {
+			continue
+		}
+		oz := s.Find(target)
+		if oz == nil || oz == z || oz.apex == nil || hasAddrs(res.Extra, target) {
+			continue // (a child zone's target may have come as glue from z)
+		}
+		if out == nil {
+			out = make([]dns.RR, 0, na+len(res.Extra)+8)
+			out = append(append(out, res.Answer...), res.Extra...)
+		}
+		out = oz.appendAddrs(out, lower(buf[:0], target), target, dyn)
+	}
+	if out != nil {
+		res.Answer, res.Extra = out[:na:na], out[na:len(out):len(out)]
+	}
+}
+
+// hasAddrs reports whether rrs hold an A or AAAA record of name.
+func hasAddrs(rrs []dns.RR, name string) bool {
+	for _, rr := range rrs {
+		if h := rr.Header(); (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) && strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
 }
