@@ -449,7 +449,7 @@ func validateChange(cur State, chg Change, zones []string) (Change, []string, *E
 		}
 	}
 	if len(errs) > 0 {
-		return Change{}, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Msgs: dropUnknownAfterAmbiguous(errs)}
+		return Change{}, nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Msgs: errs}
 	}
 	return chg, warns, nil
 }
@@ -473,28 +473,6 @@ func catalogPathsToTitles(c *model.Catalog, msg string) string {
 		}
 		return t
 	})
-}
-
-// dropUnknownAfterAmbiguous drops "P: unknown pool …" when the same reference P already got
-// "P: the name … is shared by several pools: use the id": the reference is ambiguous, not unknown.
-func dropUnknownAfterAmbiguous(errs []string) []string {
-	ambiguous := map[string]bool{}
-	for _, e := range errs {
-		if i := strings.Index(e, ": the name "); i >= 0 && strings.Contains(e, " is shared by several ") {
-			ambiguous[e[:i]] = true
-		}
-	}
-	if len(ambiguous) == 0 {
-		return errs
-	}
-	out := errs[:0:0]
-	for _, e := range errs {
-		if i := strings.Index(e, ": unknown "); i >= 0 && ambiguous[e[:i]] {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 func joinPath(path, msg string) string {

@@ -42,20 +42,7 @@ func (c *Config) validate() model.Problems {
 	ps.Add(cat.Resolve())
 	c.Monitors, c.MonitorGroups, c.Pools, c.LoadBalancers = cat.Monitors, cat.MonitorGroups, cat.Pools, cat.LoadBalancers
 	zones := c.ZoneNames()
-	// A reference by a name that several objects share is reported as ambiguous, not also as
-	// unknown.
-	ambiguous := map[string]bool{}
-	for _, p := range ps {
-		if strings.Contains(p.Msg, " is shared by several ") {
-			ambiguous[p.Path] = true
-		}
-	}
-	for _, p := range cat.Validate(zones) {
-		if ambiguous[p.Path] && strings.HasPrefix(p.Msg, "unknown ") {
-			continue
-		}
-		ps = append(ps, p)
-	}
+	ps.Add(cat.Validate(zones))
 
 	c.validateNotifications(&ps, model.NewRefs(cat))
 	if !slices.Contains(logLevels, c.Log.Level) {

@@ -583,12 +583,17 @@ func (c *Catalog) Validate(zones []string) Problems {
 		}
 		seen[kind+"\x00"+id] = path
 	}
+	// A reference by a name several objects share stays unresolved; Resolve reports it as
+	// ambiguous, so it is not also reported unknown here.
+	named := map[string]int{}
+	shared := func(kind, ref string) bool { return named[kind+"\x00"+ref] > 1 }
 	for i := range c.Monitors {
 		m := &c.Monitors[i]
 		p := Index("monitors", i)
 		ps.Add(ValidateMonitor(m, p))
 		dupID(KindMonitor, p, m.ID, m.Name)
 		monitors[m.ID] = true
+		named[KindMonitor+"\x00"+m.Name]++
 	}
 	groups := map[string]bool{}
 	for i := range c.MonitorGroups {
@@ -597,8 +602,9 @@ func (c *Catalog) Validate(zones []string) Problems {
 		ps.Add(ValidateMonitorGroup(g, p))
 		dupID(KindMonitorGroup, p, g.ID, g.Name)
 		groups[g.ID] = true
+		named[KindMonitorGroup+"\x00"+g.Name]++
 		for j, m := range g.Members {
-			if m.MonitorID != "" && !monitors[m.MonitorID] {
+			if m.MonitorID != "" && !monitors[m.MonitorID] && !shared(KindMonitor, m.MonitorID) {
 				ps.Errorf(Field(Index(Field(p, "members"), j), "monitor_id"), "unknown monitor %s", quote(m.MonitorID))
 			}
 		}
@@ -608,15 +614,16 @@ func (c *Catalog) Validate(zones []string) Problems {
 		p := Index("pools", i)
 		ps.Add(ValidatePool(pl, p))
 		dupID(KindPool, p, pl.ID, pl.Name)
-		if pl.Monitor != "" && !monitors[pl.Monitor] {
+		if pl.Monitor != "" && !monitors[pl.Monitor] && !shared(KindMonitor, pl.Monitor) {
 			ps.Errorf(Field(p, "monitor"), "unknown monitor %s", quote(pl.Monitor))
 		}
-		if pl.MonitorGroup != "" && !groups[pl.MonitorGroup] {
+		if pl.MonitorGroup != "" && !groups[pl.MonitorGroup] && !shared(KindMonitorGroup, pl.MonitorGroup) {
 			ps.Errorf(Field(p, "monitor_group"), "unknown monitor group %s", quote(pl.MonitorGroup))
 		}
 		if _, dup := pools[pl.ID]; !dup {
 			pools[pl.ID] = pl
 		}
+		named[KindPool+"\x00"+pl.Name]++
 	}
 	lbNames := map[string]string{}
 	for i := range c.LoadBalancers {
@@ -631,7 +638,7 @@ func (c *Catalog) Validate(zones []string) Problems {
 		}
 		refs := lbPoolRefs(lb, p)
 		for _, r := range refs {
-			if _, ok := pools[r.id]; !ok && r.id != "" {
+			if _, ok := pools[r.id]; !ok && r.id != "" && !shared(KindPool, r.id) {
 				ps.Errorf(r.path, "unknown pool %s", quote(r.id))
 			}
 		}
