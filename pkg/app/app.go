@@ -191,6 +191,26 @@ func load(path string) (*loaded, ProblemsError) {
 	return l, pe
 }
 
+// servedZones returns the zone files' zones plus one per secondary zone: secondary's, or a
+// zone without data (SERVFAIL, ruling 40) when secondary is nil or returns nil.
+func (l *loaded) servedZones(secondary func(config.Zone) *zone.Zone) []*zone.Zone {
+	zones := slices.Clone(l.zones)
+	for _, zc := range l.cfg.Zones {
+		if zc.File != "" || len(zc.Primaries) == 0 {
+			continue
+		}
+		var z *zone.Zone
+		if secondary != nil {
+			z = secondary(zc)
+		}
+		if z == nil {
+			z = zone.Unavailable(zc.Name)
+		}
+		zones = append(zones, z)
+	}
+	return zones
+}
+
 func (l *loaded) regionsFunc() func(country, subdivision string) string {
 	if l.regions == nil {
 		return nil
@@ -208,13 +228,7 @@ func Check(path string) ProblemsError {
 	defer l.close()
 	// Secondary zones have no data until transferred; load balancers in them are placed in
 	// the zone as serve does (their names are checked against the data once it arrives).
-	zones := slices.Clone(l.zones)
-	for _, zc := range l.cfg.Zones {
-		if zc.File == "" && len(zc.Primaries) > 0 {
-			zones = append(zones, zone.Unavailable(zc.Name))
-		}
-	}
-	if _, err := snapshot.Build(snapshot.Input{Zones: zones, Catalog: l.cfg.Catalog(), PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()}); err != nil {
+	if _, err := snapshot.Build(snapshot.Input{Zones: l.servedZones(nil), Catalog: l.cfg.Catalog(), PoP: l.cfg.Server.PoP, Regions: l.regionsFunc()}); err != nil {
 		pe.Problems = append(pe.Problems, model.Problem{Path: "load_balancers", Msg: err.Error()})
 	}
 	return pe
@@ -248,11 +262,6 @@ func New(path string, o Options) (*App, error) {
 	})
 	a.catalog = a.cfg.Catalog()
 	a.second = map[string]*zone.Zone{}
-	for _, zc := range a.cfg.Zones {
-		if len(zc.Primaries) > 0 {
-			a.second[zoneKey(zc.Name)] = zone.Unavailable(zc.Name)
-		}
-	}
 	xm, err := a.newXfr(a.cfg)
 	if err != nil {
 		l.close()
@@ -448,17 +457,7 @@ func (a *App) inputsLocked() *loaded {
 // buildLocked compiles inputs in, the secondary zones and the health view with catalog cat
 // into a snapshot. a.mu is held.
 func (a *App) buildLocked(in *loaded, cat *model.Catalog) (*snapshot.Snapshot, error) {
-	zones := slices.Clone(in.zones)
-	for _, zc := range in.cfg.Zones {
-		if zc.File != "" || len(zc.Primaries) == 0 {
-			continue
-		}
-		z := a.second[zoneKey(zc.Name)]
-		if z == nil { // a secondary zone a reload added: SERVFAIL until its first transfer
-			z = zone.Unavailable(zc.Name)
-		}
-		zones = append(zones, z)
-	}
+	zones := in.servedZones(func(zc config.Zone) *zone.Zone { return a.second[zoneKey(zc.Name)] })
 	return snapshot.Build(snapshot.Input{
 		Zones: zones, Catalog: cat, Health: a.view, Geo: in.geo,
 		PoP: in.cfg.Server.PoP, Regions: in.regionsFunc(),

@@ -10,12 +10,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
 	"github.com/rs/zerolog"
 
+	"github.com/lbdns/lbdns/pkg/config"
 	"github.com/lbdns/lbdns/pkg/health"
 
 	"github.com/lbdns/lbdns/pkg/snapshot"
@@ -226,24 +226,19 @@ func Explain(w io.Writer, o ExplainOptions) error {
 // them: the last good copy in data_dir/secondary when a server kept one, else a zone without
 // data (SERVFAIL, ruling 40). notes say which, for the secondary zones.
 func explainZones(l *loaded) ([]*zone.Zone, []string) {
-	zones := slices.Clone(l.zones)
 	var notes []string
-	for _, zc := range l.cfg.Zones {
-		if zc.File != "" || len(zc.Primaries) == 0 {
-			continue
-		}
+	zones := l.servedZones(func(zc config.Zone) *zone.Zone {
 		origin := strings.ToLower(dns.Fqdn(zc.Name))
 		if l.cfg.DataDir != "" {
 			p := filepath.Join(l.cfg.DataDir, "secondary", origin+"zone")
 			if z, err := zone.Load(origin, p); err == nil {
-				zones = append(zones, z)
 				notes = append(notes, fmt.Sprintf("secondary zone %s: the last transferred copy, %s", origin, p))
-				continue
+				return z
 			}
 		}
-		zones = append(zones, zone.Unavailable(origin))
 		notes = append(notes, fmt.Sprintf("secondary zone %s: no transferred copy in data_dir: SERVFAIL until the first transfer (ruling 40)", origin))
-	}
+		return nil
+	})
 	return zones, notes
 }
 
