@@ -147,21 +147,13 @@ func TestStartingSnapshot(t *testing.T) {
 	starting := *snap
 	starting.Starting = true
 	p.Store(&starting)
-	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: &p, Log: zerolog.Nop(), Registerer: prometheus.NewRegistry(), UDPSockets: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
-	u, _ := s.Addrs()
+	addr := serveSnapshots(t, &p)
 	ask := func(name string, qtype uint16) *dns.Msg {
 		t.Helper()
 		m := new(dns.Msg)
 		m.SetQuestion(name, qtype)
 		m.SetEdns0(1232, false)
-		r, err := dns.Exchange(m, u[0].String())
+		r, err := dns.Exchange(m, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,18 +248,10 @@ func TestOtherZoneLBTargets(t *testing.T) {
 	}
 	var p atomic.Pointer[snapshot.Snapshot]
 	p.Store(snap)
-	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: &p, Log: zerolog.Nop(), Registerer: prometheus.NewRegistry(), UDPSockets: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown(context.Background())
-	u, _ := s.Addrs()
+	addr := serveSnapshots(t, &p)
 	m := new(dns.Msg)
 	m.SetQuestion("mail.a.test.", dns.TypeMX)
-	r, err := dns.Exchange(m, u[0].String())
+	r, err := dns.Exchange(m, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,4 +271,20 @@ func TestOtherZoneLBTargets(t *testing.T) {
 	if strings.Join(mx, " ") != "mx.b.test. mx2.b.test." || strings.Join(extra, " ") != "mx.b.test. 192.0.2.77 mx2.b.test. 192.0.2.26" {
 		t.Errorf("MX at mail.a.test: answer %v, additional A %v", mx, extra)
 	}
+}
+
+// serveSnapshots runs a server answering from p on 127.0.0.1 until the test ends and returns
+// its UDP address.
+func serveSnapshots(t *testing.T, p *atomic.Pointer[snapshot.Snapshot]) string {
+	t.Helper()
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, Snapshots: p, Log: zerolog.Nop(), Registerer: prometheus.NewRegistry(), UDPSockets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	u, _ := s.Addrs()
+	return u[0].String()
 }
