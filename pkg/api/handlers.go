@@ -418,12 +418,7 @@ func monitorGroupReferences(c *model.Catalog, id string) []Reference {
 	return out
 }
 
-func monitorGroupName(g *model.MonitorGroup) string {
-	if g.Name != "" {
-		return g.Name
-	}
-	return g.Description
-}
+func monitorGroupName(g *model.MonitorGroup) string { return displayName(g.Name, g.Description) }
 
 func monitorGroupReferrers(c *model.Catalog, id string) []string {
 	var out []string
@@ -435,11 +430,14 @@ func monitorGroupReferrers(c *model.Catalog, id string) []string {
 	return out
 }
 
-func monitorName(m *model.Monitor) string {
-	if m.Name != "" {
-		return m.Name
+func monitorName(m *model.Monitor) string { return displayName(m.Name, m.Description) }
+
+// displayName is an object's name (config file), else its description (API objects have none).
+func displayName(name, description string) string {
+	if name != "" {
+		return name
 	}
-	return m.Description
+	return description
 }
 
 func poolReferrers(c *model.Catalog, id string) []string {

@@ -74,10 +74,7 @@ var loadBalancers = kind[model.LoadBalancer]{
 // describedTitle names an object that may have a name (config file) or only a description
 // (API): `monitor "web" (id)`, or `monitor id` with neither.
 func describedTitle(label, name, description, id string) string {
-	if name == "" {
-		name = description
-	}
-	if name == "" {
+	if name = displayName(name, description); name == "" {
 		return label + " " + id
 	}
 	return fmt.Sprintf("%s %q (%s)", label, name, id)
